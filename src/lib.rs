@@ -3,6 +3,16 @@
 //! The house: `core` is pure (survey definitions, the visit state machine, the response
 //! record); around it sit adapters, one room each: `sink` (where finished responses go),
 //! `scan` (receipt scanners), `hardware` (GPIO), `alarms` (device problems for staff), `ui`
-//! (the Slint bridge); `config` and `cli` make the thin entry point.
+//! (the Slint bridge), `headless` (the screen drawn without a display); `config`, `simulate`
+//! and `cli` make the thin entry point.
 
+pub mod alarms;
+pub mod cli;
+pub mod config;
 pub mod core;
+pub mod hardware;
+pub mod headless;
+pub mod scan;
+pub mod simulate;
+pub mod sink;
+pub mod ui;

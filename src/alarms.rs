@@ -1,0 +1,96 @@
+//! Alarms: named device problems with a plain-language fix, for facilities staff. Any part of
+//! the kiosk raises or clears them; they are logged now and shown in staff mode and sent with
+//! the device's status later. Raising the same alarm again updates it without a new log line.
+
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::SystemTime;
+
+/// The problems the kiosk knows how to name. The code is stable (logs, status, collector).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum AlarmKind {
+    /// A visitor's response could not be stored.
+    ResponseNotStored,
+    /// The survey file could not be used; the kiosk shows the last good one.
+    SurveyInvalid,
+    /// The hardware (GPIO) could not be set up.
+    HardwareUnavailable,
+    /// The receipt scanner could not be opened or went away.
+    ScannerUnavailable,
+}
+
+impl AlarmKind {
+    pub fn code(self) -> &'static str {
+        match self {
+            AlarmKind::ResponseNotStored => "response-not-stored",
+            AlarmKind::SurveyInvalid => "survey-invalid",
+            AlarmKind::HardwareUnavailable => "hardware-unavailable",
+            AlarmKind::ScannerUnavailable => "scanner-unavailable",
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Alarm {
+    pub kind: AlarmKind,
+    /// What is wrong, in words a facilities person understands.
+    pub problem: String,
+    /// What to do about it.
+    pub fix: String,
+    pub raised_at: SystemTime,
+}
+
+/// The set of active alarms, shared by every part of the kiosk.
+#[derive(Debug, Clone, Default)]
+pub struct Alarms {
+    active: Arc<Mutex<BTreeMap<AlarmKind, Alarm>>>,
+}
+
+impl Alarms {
+    pub fn raise(&self, kind: AlarmKind, problem: impl Into<String>, fix: impl Into<String>) {
+        let (problem, fix) = (problem.into(), fix.into());
+        let mut active = self.active.lock().unwrap_or_else(PoisonError::into_inner);
+        let is_new = active.get(&kind).is_none_or(|a| a.problem != problem);
+        if is_new {
+            tracing::warn!(alarm = kind.code(), %problem, %fix, "alarm raised");
+        }
+        let raised_at = active.get(&kind).map(|a| a.raised_at).unwrap_or_else(SystemTime::now);
+        active.insert(kind, Alarm { kind, problem, fix, raised_at });
+    }
+
+    pub fn clear(&self, kind: AlarmKind) {
+        let mut active = self.active.lock().unwrap_or_else(PoisonError::into_inner);
+        if active.remove(&kind).is_some() {
+            tracing::info!(alarm = kind.code(), "alarm cleared");
+        }
+    }
+
+    pub fn active(&self) -> Vec<Alarm> {
+        self.active.lock().unwrap_or_else(PoisonError::into_inner).values().cloned().collect()
+    }
+
+    pub fn is_active(&self, kind: AlarmKind) -> bool {
+        self.active.lock().unwrap_or_else(PoisonError::into_inner).contains_key(&kind)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn raise_update_and_clear() {
+        let alarms = Alarms::default();
+        let other_part = alarms.clone();
+        alarms.raise(AlarmKind::ResponseNotStored, "disk full", "free space");
+        let first = alarms.active()[0].raised_at;
+        other_part.raise(AlarmKind::ResponseNotStored, "disk still full", "free space");
+        let active = alarms.active();
+        assert_eq!(active.len(), 1);
+        assert_eq!(active[0].problem, "disk still full");
+        assert_eq!(active[0].raised_at, first, "an update keeps when it began");
+        other_part.clear(AlarmKind::ResponseNotStored);
+        assert!(alarms.active().is_empty());
+        assert!(!alarms.is_active(AlarmKind::ResponseNotStored));
+    }
+}

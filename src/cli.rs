@@ -1,0 +1,262 @@
+//! The command line: `earshot run`, `earshot check-survey`, `earshot simulate`. Every
+//! subcommand reads the same configuration (`--config`, `EARSHOT_CONFIG`, the system file or
+//! the built-in demo).
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use clap::{Parser, Subcommand};
+
+use crate::alarms::{AlarmKind, Alarms};
+use crate::config::{self, Config, ConfigSource};
+use crate::core::survey::{self, Survey};
+use crate::core::visit::DeviceIds;
+use crate::hardware::SimulatedHardware;
+use crate::scan::NoScanner;
+use crate::sink::JsonlFileSink;
+
+#[derive(Debug, Parser)]
+#[command(name = "earshot", version, about = "Self-service feedback kiosk")]
+pub struct Cli {
+    /// Configuration file [default: /etc/earshot/earshot.toml if it exists, else a built-in demo]
+    #[arg(long, global = true, env = "EARSHOT_CONFIG", value_name = "PATH")]
+    pub config: Option<PathBuf>,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the kiosk on the screen
+    Run {
+        /// Survey file to show instead of the configured one
+        #[arg(long, value_name = "PATH")]
+        survey: Option<PathBuf>,
+    },
+    /// Check a survey file and say what is wrong with it
+    CheckSurvey {
+        /// The survey file
+        path: PathBuf,
+    },
+    /// Drive randomised visits through the kiosk's logic and response storage, with no display
+    Simulate {
+        /// How many visits
+        #[arg(long)]
+        visits: u64,
+        /// Survey file to use instead of the configured one
+        #[arg(long, value_name = "PATH")]
+        survey: Option<PathBuf>,
+        /// Seed for repeatable runs [default: random]
+        #[arg(long)]
+        seed: Option<u64>,
+    },
+    /// Write a picture of the attract screen, drawn without a display
+    Screenshot {
+        /// The PNG file to write
+        #[arg(long, value_name = "PATH")]
+        out: PathBuf,
+        /// Picture size, e.g. 1280x800 [default: the configured window size]
+        #[arg(long, value_name = "WxH")]
+        size: Option<crate::headless::ScreenSize>,
+        /// Survey file to show instead of the configured one
+        #[arg(long, value_name = "PATH")]
+        survey: Option<PathBuf>,
+        /// Also print start-up and rendering times
+        #[arg(long)]
+        timings: bool,
+    },
+}
+
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("EARSHOT_LOG")
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    match run_command(cli) {
+        Ok(code) => code,
+        Err(message) => {
+            eprintln!("earshot: {message}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn run_command(cli: Cli) -> Result<ExitCode, String> {
+    if let Command::CheckSurvey { path } = &cli.command {
+        return Ok(check_survey(path));
+    }
+    let (config, source) = Config::load(cli.config.as_deref()).map_err(|e| e.to_string())?;
+    tracing::info!(config = %source, device = %config.device.id, site = %config.device.site, "configuration");
+    let alarms = Alarms::default();
+    match cli.command {
+        Command::CheckSurvey { .. } => unreachable!("handled above"),
+        Command::Run { survey } => {
+            let survey = load_survey(&config, &source, survey.as_deref(), &alarms)?;
+            run_kiosk(config, survey, alarms)
+        }
+        Command::Simulate { visits, survey, seed } => {
+            let survey = load_survey(&config, &source, survey.as_deref(), &alarms)?;
+            let sink = JsonlFileSink::start(config.responses_path());
+            let seed = seed.unwrap_or_else(|| fastrand::u64(..));
+            let summary = crate::simulate::run_and_report(survey, device_ids(&config), &sink, visits, seed);
+            Ok(if summary.store_failures == 0 { ExitCode::SUCCESS } else { ExitCode::FAILURE })
+        }
+        Command::Screenshot { out, size, survey: survey_path, timings } => {
+            // A picture of a draft survey must not make the draft the kiosk's fallback survey.
+            let survey = match survey_path {
+                Some(path) => {
+                    let text = read_survey_text(&path)?;
+                    Arc::new(survey::parse(&text, &path.display().to_string()).map_err(|e| e.to_string())?)
+                }
+                None => load_survey(&config, &source, None, &alarms)?,
+            };
+            let [width, height] = config.kiosk.window_size;
+            let size = size.unwrap_or(crate::headless::ScreenSize { width, height });
+            crate::headless::screenshot(survey, device_ids(&config), alarms, &out, size, timings)
+        }
+    }
+}
+
+fn check_survey(path: &Path) -> ExitCode {
+    let name = path.display().to_string();
+    let text = match read_survey_text(path) {
+        Ok(t) => t,
+        Err(e) => {
+            eprintln!("{e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match survey::parse(&text, &name) {
+        Ok(s) => {
+            println!(
+                "{name}: OK — survey \"{}\" version {}, {} steps, languages {}",
+                s.id,
+                s.version,
+                s.steps.len(),
+                s.languages.join(", ")
+            );
+            ExitCode::SUCCESS
+        }
+        Err(errors) => {
+            eprintln!("{errors}");
+            eprintln!("{name}: {} problem(s); the kiosk will not use this file until they are fixed", errors.0.len());
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// Reads a survey file, refusing what is not text with a message that says so.
+fn read_survey_text(path: &Path) -> Result<String, String> {
+    let bytes = std::fs::read(path).map_err(|e| {
+        format!("{}: cannot read the survey file: {e}. Fix: check the path and that the file may be read", path.display())
+    })?;
+    String::from_utf8(bytes).map_err(|e| {
+        format!(
+            "{}: the file is not UTF-8 text (bad byte at position {}). Fix: save it as UTF-8 from your editor",
+            path.display(),
+            e.utf8_error().valid_up_to()
+        )
+    })
+}
+
+/// The last survey that loaded cleanly is kept beside the data, so a broken update does not
+/// take the kiosk out of service.
+fn last_good_path() -> PathBuf {
+    config::state_dir().join("last-good-survey.toml")
+}
+
+/// Loads the survey to show: `--survey`, else the configured file, else the built-in demo.
+/// If the file is invalid, the last good survey stays in force and staff are alarmed; only a
+/// device that never had a good survey refuses to start.
+fn load_survey(config: &Config, source: &ConfigSource, override_path: Option<&Path>, alarms: &Alarms) -> Result<Arc<Survey>, String> {
+    let path = override_path.or(config.survey.path.as_deref());
+    let Some(path) = path else {
+        let name = &config.survey.demo;
+        let text = config::demo_survey(name).ok_or_else(|| format!("no built-in survey called {name}"))?;
+        return survey::parse(text, &format!("built-in {name} survey")).map(Arc::new).map_err(|e| e.to_string());
+    };
+    let name = path.display().to_string();
+    let problem = match read_survey_text(path) {
+        Ok(text) => match survey::parse(&text, &name) {
+            Ok(s) => {
+                remember_good_survey(&text);
+                alarms.clear(AlarmKind::SurveyInvalid);
+                return Ok(Arc::new(s));
+            }
+            Err(e) => e.to_string(),
+        },
+        Err(e) => e,
+    };
+    let fallback = std::fs::read_to_string(last_good_path())
+        .ok()
+        .and_then(|text| survey::parse(&text, "last good survey").ok());
+    match fallback {
+        Some(s) => {
+            alarms.raise(
+                AlarmKind::SurveyInvalid,
+                format!("the survey file cannot be used, so the last good survey (\"{}\" version {}) is shown: {problem}", s.id, s.version),
+                format!("correct {name} (check it with `earshot check-survey {name}`) and restart the kiosk"),
+            );
+            Ok(Arc::new(s))
+        }
+        None => Err(format!(
+            "{problem}\nThe kiosk has no earlier good survey to fall back on (configuration: {source}). \
+             Fix the file (check it with `earshot check-survey {name}`) and start again."
+        )),
+    }
+}
+
+fn remember_good_survey(text: &str) {
+    let path = last_good_path();
+    let result = (|| -> std::io::Result<()> {
+        if let Some(dir) = path.parent() {
+            std::fs::create_dir_all(dir)?;
+        }
+        let temp = path.with_extension("toml.tmp");
+        std::fs::write(&temp, text)?;
+        std::fs::File::open(&temp)?.sync_all()?;
+        std::fs::rename(&temp, &path)
+    })();
+    if let Err(e) = result {
+        tracing::warn!(path = %path.display(), error = %e, "could not keep a copy of the good survey");
+    }
+}
+
+fn device_ids(config: &Config) -> DeviceIds {
+    DeviceIds { site_id: config.device.site.clone(), device_id: config.device.id.clone() }
+}
+
+fn run_kiosk(config: Config, survey: Arc<Survey>, alarms: Alarms) -> Result<ExitCode, String> {
+    tracing::info!(survey = %survey.id, version = %survey.version, "survey in force");
+    let sink = Arc::new(JsonlFileSink::start(config.responses_path()));
+    tracing::info!(responses = %config.responses_path().display(), "responses are kept");
+    let parts = crate::ui::KioskParts {
+        survey,
+        ids: device_ids(&config),
+        sink,
+        alarms,
+        hardware: Box::new(SimulatedHardware::default()),
+        seed: fastrand::u64(..),
+        hide_cursor: config.kiosk.hide_cursor,
+        clock: None,
+    };
+    let ui = crate::ui::KioskUi::new(parts).map_err(|e| {
+        format!("cannot open the display: {e}. Fix: run the kiosk on the device's screen (or a desktop session)")
+    })?;
+    use slint::ComponentHandle;
+    let window = ui.window.window();
+    if config.kiosk.fullscreen {
+        window.set_fullscreen(true);
+    } else {
+        let [w, h] = config.kiosk.window_size;
+        window.set_size(slint::LogicalSize::new(w as f32, h as f32));
+    }
+    ui.attach_scanner(Box::new(NoScanner));
+    ui.window.run().map_err(|e| format!("the display stopped: {e}"))?;
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,247 @@
+//! The device's configuration file (earshot.toml): who the device is, which survey it shows,
+//! where responses go and how the screen behaves. Without a file the kiosk runs a built-in
+//! demo configuration so that it can be tried straight away.
+
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+
+/// Where the config is looked for when neither `--config` nor `EARSHOT_CONFIG` is given.
+pub const SYSTEM_CONFIG_PATH: &str = "/etc/earshot/earshot.toml";
+
+/// The built-in demo surveys, also the examples in docs/survey-format.md.
+pub const DEMO_SURVEYS: &[(&str, &str)] = &[
+    ("shop", include_str!("../assets/surveys/shop.toml")),
+    ("council", include_str!("../assets/surveys/council.toml")),
+];
+
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    pub device: DeviceConfig,
+    #[serde(default)]
+    pub survey: SurveyConfig,
+    #[serde(default)]
+    pub kiosk: KioskConfig,
+    #[serde(default)]
+    pub responses: ResponsesConfig,
+}
+
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct DeviceConfig {
+    /// This device's id, unique in the fleet, e.g. "library-lobby-1".
+    pub id: String,
+    /// The site it stands in, e.g. "central-library".
+    pub site: String,
+}
+
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct SurveyConfig {
+    /// A survey file; when absent, the built-in demo named by `demo`.
+    pub path: Option<PathBuf>,
+    /// "shop" or "council".
+    #[serde(default = "default_demo")]
+    pub demo: String,
+}
+
+impl Default for SurveyConfig {
+    fn default() -> Self {
+        SurveyConfig { path: None, demo: default_demo() }
+    }
+}
+
+fn default_demo() -> String {
+    "shop".into()
+}
+
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct KioskConfig {
+    /// Fill the screen with no window frame (always on the device; off for desktop demos).
+    #[serde(default)]
+    pub fullscreen: bool,
+    /// Hide the mouse pointer, which a touchscreen never needs.
+    #[serde(default)]
+    pub hide_cursor: bool,
+    /// Window size when not full screen, e.g. [800, 480].
+    #[serde(default = "default_window_size")]
+    pub window_size: [u32; 2],
+}
+
+impl Default for KioskConfig {
+    fn default() -> Self {
+        KioskConfig { fullscreen: false, hide_cursor: false, window_size: default_window_size() }
+    }
+}
+
+fn default_window_size() -> [u32; 2] {
+    [800, 480]
+}
+
+#[derive(Debug, Clone, Default, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct ResponsesConfig {
+    /// File the finished responses are appended to, one JSON object per line. Default: the
+    /// state directory (`$STATE_DIRECTORY` under systemd, else the user's data directory).
+    pub path: Option<PathBuf>,
+}
+
+/// Where the configuration came from, for messages and `earshot status`.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ConfigSource {
+    File(PathBuf),
+    BuiltInDemo,
+}
+
+impl std::fmt::Display for ConfigSource {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ConfigSource::File(p) => write!(f, "{}", p.display()),
+            ConfigSource::BuiltInDemo => write!(f, "built-in demo configuration"),
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read the configuration file {path}: {source}. Fix: check that the file exists and that the earshot user may read it, or pass another file with --config")]
+    Read { path: PathBuf, source: std::io::Error },
+    #[error("the configuration file {path} is not valid: {message}Fix: correct that line (see docs/configuration in the README), or remove the file to run the built-in demo")]
+    Invalid { path: PathBuf, message: String },
+    #[error("the configuration file {path} names an unknown demo survey \"{name}\". Fix: use one of: {known}, or set [survey] path to a survey file")]
+    UnknownDemo { path: String, name: String, known: String },
+}
+
+impl Config {
+    /// The configuration used when there is no file: a demo shop kiosk in a window.
+    pub fn demo() -> Config {
+        Config {
+            device: DeviceConfig { id: "demo-kiosk".into(), site: "demo-site".into() },
+            survey: SurveyConfig::default(),
+            kiosk: KioskConfig::default(),
+            responses: ResponsesConfig::default(),
+        }
+    }
+
+    pub fn parse(text: &str, path: &Path) -> Result<Config, ConfigError> {
+        let config: Config = toml::from_str(text)
+            .map_err(|e| ConfigError::Invalid { path: path.to_path_buf(), message: e.to_string() })?;
+        config.check(&path.display().to_string())?;
+        Ok(config)
+    }
+
+    fn check(&self, origin: &str) -> Result<(), ConfigError> {
+        if self.survey.path.is_none() && demo_survey(&self.survey.demo).is_none() {
+            return Err(ConfigError::UnknownDemo {
+                path: origin.to_string(),
+                name: self.survey.demo.clone(),
+                known: DEMO_SURVEYS.iter().map(|(n, _)| *n).collect::<Vec<_>>().join(", "),
+            });
+        }
+        Ok(())
+    }
+
+    /// Finds and loads the configuration: an explicit path (from `--config` or
+    /// `EARSHOT_CONFIG`) must work; otherwise the system file if present; otherwise the demo.
+    pub fn load(explicit: Option<&Path>) -> Result<(Config, ConfigSource), ConfigError> {
+        Self::load_from(explicit, Path::new(SYSTEM_CONFIG_PATH))
+    }
+
+    pub fn load_from(
+        explicit: Option<&Path>,
+        system: &Path,
+    ) -> Result<(Config, ConfigSource), ConfigError> {
+        let path = match explicit {
+            Some(p) => p,
+            None if system.exists() => system,
+            None => return Ok((Config::demo(), ConfigSource::BuiltInDemo)),
+        };
+        let text = std::fs::read_to_string(path)
+            .map_err(|source| ConfigError::Read { path: path.to_path_buf(), source })?;
+        Ok((Config::parse(&text, path)?, ConfigSource::File(path.to_path_buf())))
+    }
+
+    /// The responses file, resolved against the state directory when not configured.
+    pub fn responses_path(&self) -> PathBuf {
+        if let Some(p) = &self.responses.path {
+            return p.clone();
+        }
+        state_dir().join("responses.jsonl")
+    }
+}
+
+/// The directory for the kiosk's data: systemd's `$STATE_DIRECTORY`, else the user's data
+/// directory (e.g. ~/.local/share/earshot), else the current directory.
+pub fn state_dir() -> PathBuf {
+    if let Some(dir) = std::env::var_os("STATE_DIRECTORY").filter(|d| !d.is_empty()) {
+        // systemd may pass several, separated by ':'; the first is ours.
+        let first = dir.to_string_lossy().split(':').next().unwrap_or_default().to_string();
+        return PathBuf::from(first);
+    }
+    directories::ProjectDirs::from("", "", "earshot")
+        .map(|d| d.data_dir().to_path_buf())
+        .unwrap_or_else(|| PathBuf::from("."))
+}
+
+pub fn demo_survey(name: &str) -> Option<&'static str> {
+    DEMO_SURVEYS.iter().find(|(n, _)| *n == name).map(|(_, text)| *text)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn no_file_means_the_demo() {
+        let (config, source) =
+            Config::load_from(None, Path::new("/nonexistent/earshot.toml")).unwrap();
+        assert_eq!(source, ConfigSource::BuiltInDemo);
+        assert_eq!(config, Config::demo());
+    }
+
+    #[test]
+    fn the_system_file_is_used_when_present_and_an_explicit_one_wins() {
+        let dir = tempfile::tempdir().unwrap();
+        let system = dir.path().join("system.toml");
+        std::fs::write(&system, "[device]\nid = \"sys\"\nsite = \"s\"\n").unwrap();
+        let (config, source) = Config::load_from(None, &system).unwrap();
+        assert_eq!((config.device.id.as_str(), source), ("sys", ConfigSource::File(system.clone())));
+
+        let explicit = dir.path().join("mine.toml");
+        std::fs::write(
+            &explicit,
+            "[device]\nid = \"mine\"\nsite = \"s\"\n[survey]\ndemo = \"council\"\n[kiosk]\nfullscreen = true\n",
+        )
+        .unwrap();
+        let (config, _) = Config::load_from(Some(&explicit), &system).unwrap();
+        assert_eq!(config.device.id, "mine");
+        assert_eq!(config.survey.demo, "council");
+        assert!(config.kiosk.fullscreen);
+    }
+
+    #[test]
+    fn a_missing_explicit_file_is_an_error_not_the_demo() {
+        let err = Config::load_from(Some(Path::new("/nonexistent/x.toml")), Path::new("/nope"))
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("/nonexistent/x.toml") && err.contains("Fix:"), "{err}");
+    }
+
+    #[test]
+    fn typos_are_reported_with_the_line() {
+        let err = Config::parse("[device]\nid = \"a\"\nsite = \"b\"\n\n[kiosk]\nfulscreen = true\n", Path::new("e.toml"))
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("e.toml") && err.contains("line 6") && err.contains("fulscreen"), "{err}");
+    }
+
+    #[test]
+    fn an_unknown_demo_lists_the_known_ones() {
+        let err = Config::parse("[device]\nid = \"a\"\nsite = \"b\"\n[survey]\ndemo = \"zoo\"\n", Path::new("e.toml"))
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("zoo") && err.contains("shop, council"), "{err}");
+    }
+}

@@ -1,0 +1,183 @@
+//! Randomised visits through the real core and response sink, with no display: for load,
+//! benchmarks and crash tests. Time is simulated (a visit takes no real seconds), but every
+//! record goes to the sink and each completed visit waits for the sink's verdict, as the
+//! thanks screen does.
+
+use std::collections::BTreeMap;
+use std::sync::{mpsc, Arc};
+use std::time::{Duration, Instant, SystemTime};
+
+use crate::core::record::{Moment, Outcome};
+use crate::core::survey::{ReceiptMode, StepKind, Survey};
+use crate::core::visit::{ContactField, DeviceIds, Event, Kiosk, Screen};
+use crate::sink::ResponseSink;
+
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct Summary {
+    pub visits: u64,
+    pub outcomes: BTreeMap<&'static str, u64>,
+    pub stored: u64,
+    pub store_failures: u64,
+    pub flagged_misuse: u64,
+    pub answers: u64,
+}
+
+/// Longest a simulated visit may take in actions before the visitor gives up (a survey with
+/// a required step nobody can answer would otherwise loop).
+const MAX_ACTIONS: usize = 200;
+
+pub fn run(survey: Arc<Survey>, ids: DeviceIds, sink: &dyn ResponseSink, visits: u64, seed: u64) -> Summary {
+    let mut rng = fastrand::Rng::with_seed(seed);
+    let mut kiosk = Kiosk::new(Arc::clone(&survey), ids, rng.u64(..));
+    let mut at = Moment { mono: Duration::from_secs(1), wall: SystemTime::now(), wall_synchronized: true };
+    let mut summary = Summary::default();
+
+    let send = |kiosk: &mut Kiosk, event: Event, at: Moment, summary: &mut Summary| {
+        let reaction = kiosk.handle(event, at);
+        let Some(record) = reaction.finished else { return };
+        summary.visits += 1;
+        summary.answers += record.answers.len() as u64;
+        summary.flagged_misuse += u64::from(record.flags.suspected_misuse);
+        let outcome = record.outcome;
+        *summary.outcomes.entry(outcome_name(outcome)).or_default() += 1;
+        let id = record.id;
+        let (tx, rx) = mpsc::channel();
+        sink.submit(record, Box::new(move |result| {
+            let _ = tx.send(result);
+        }));
+        let ok = match rx.recv() {
+            Ok(Ok(())) => true,
+            Ok(Err(e)) => {
+                tracing::error!(error = %e, "simulated response not stored");
+                false
+            }
+            Err(_) => false,
+        };
+        if ok {
+            summary.stored += 1;
+        } else {
+            summary.store_failures += 1;
+        }
+        if outcome == Outcome::Completed {
+            kiosk.handle(Event::Stored { id, ok }, at);
+        }
+    };
+
+    for _ in 0..visits {
+        // Gaps between visitors: mostly a while, sometimes at once (flagged as misuse).
+        let gap = if rng.u8(..10) == 0 { rng.u64(500..4000) } else { rng.u64(5_000..300_000) };
+        at = at.later(Duration::from_millis(gap));
+        send(&mut kiosk, Event::Tick, at, &mut summary);
+        if !matches!(kiosk.screen(), Screen::Attract) {
+            send(&mut kiosk, Event::DismissThanks, at, &mut summary);
+        }
+        let receipt_on = survey.receipt_mode() != ReceiptMode::Off;
+        let start = if receipt_on && rng.u8(..5) == 0 { Event::Scan(receipt_code(&mut rng)) } else { Event::Start };
+        send(&mut kiosk, start, at, &mut summary);
+
+        let mut actions = 0;
+        while kiosk.in_visit() {
+            actions += 1;
+            at = at.later(Duration::from_millis(rng.u64(300..6000)));
+            let event = if actions > MAX_ACTIONS { Event::Cancel } else { next_action(&kiosk, &survey, &mut rng) };
+            if event == Event::Tick {
+                // Walked away: let the idle timeout and the prompt run out.
+                let wait = survey.timing.idle_timeout_s + survey.timing.still_there_s + 1;
+                at = at.later(Duration::from_secs(u64::from(wait)));
+            }
+            send(&mut kiosk, event, at, &mut summary);
+        }
+    }
+    summary
+}
+
+fn outcome_name(o: Outcome) -> &'static str {
+    match o {
+        Outcome::Completed => "completed",
+        Outcome::Timeout => "timeout",
+        Outcome::Abandoned => "abandoned",
+    }
+}
+
+fn receipt_code(rng: &mut fastrand::Rng) -> String {
+    format!("S{:03}T{:02}X{:06}", rng.u16(1..999), rng.u8(1..20), rng.u32(..1_000_000))
+}
+
+/// Text a visitor might type, in several scripts.
+const WORDS: &[&str] = &["quick", "slow", "friendly", "queue", "staff", "ł", "ŵ", "很好", "😀", "ok"];
+
+fn next_action(kiosk: &Kiosk, survey: &Survey, rng: &mut fastrand::Rng) -> Event {
+    if matches!(kiosk.screen(), Screen::StillThere { .. }) {
+        return Event::StillHere;
+    }
+    let roll = rng.u8(..100);
+    match roll {
+        0..=2 => return Event::Cancel,
+        3..=4 => return Event::Tick,
+        5..=7 if kiosk.can_go_back() => return Event::Back,
+        8..=9 => {
+            let lang = &survey.languages[rng.usize(..survey.languages.len())];
+            return Event::ChooseLanguage(lang.clone());
+        }
+        10..=14 if kiosk.can_skip() => return Event::Skip,
+        _ => {}
+    }
+    let Some((index, step)) = kiosk.current_step() else { return Event::Cancel };
+    let pick = |rng: &mut fastrand::Rng, ids: Vec<&String>| ids[rng.usize(..ids.len())].clone();
+    match &step.kind {
+        StepKind::Rating { scale, .. } => Event::Rate(rng.i32(scale.range())),
+        StepKind::Agree { .. } => Event::Rate(rng.i32(1..=5)),
+        StepKind::Service { options, .. } | StepKind::Choice { options, multiple: false, .. } => {
+            Event::Pick(pick(rng, options.iter().map(|o| &o.id).collect()))
+        }
+        StepKind::Choice { options, multiple: true, .. } => {
+            if !kiosk.selected_options(&step.id).is_empty() && rng.bool() {
+                Event::Next
+            } else {
+                Event::Toggle(pick(rng, options.iter().map(|o| &o.id).collect()))
+            }
+        }
+        StepKind::Reasons { multiple, .. } => {
+            let Some((set, _)) = kiosk.reason_set(index) else { return Event::Skip };
+            let id = pick(rng, set.options.iter().map(|o| &o.id).collect());
+            match multiple {
+                false => Event::Pick(id),
+                true if !kiosk.selected_options(&step.id).is_empty() && rng.bool() => Event::Next,
+                true => Event::Toggle(id),
+            }
+        }
+        StepKind::Text { .. } => {
+            if kiosk.text_draft(&step.id).chars().count() > rng.usize(0..40) {
+                Event::Next
+            } else if rng.u8(..10) == 0 {
+                Event::Backspace
+            } else {
+                Event::Key(WORDS[rng.usize(..WORDS.len())].to_string() + " ")
+            }
+        }
+        StepKind::Contact { .. } => match kiosk.contact_draft() {
+            Some(d) if d.can_submit() => Event::SubmitContact,
+            Some(d) if d.field != Some(ContactField::Reach) => Event::SelectContactField(ContactField::Reach),
+            _ => Event::Key("07700900".to_string() + &rng.u16(100..999).to_string()),
+        },
+        StepKind::Receipt { .. } => Event::Scan(receipt_code(rng)),
+    }
+}
+
+/// Runs `run` and prints what happened.
+pub fn run_and_report(survey: Arc<Survey>, ids: DeviceIds, sink: &dyn ResponseSink, visits: u64, seed: u64) -> Summary {
+    let started = Instant::now();
+    let summary = run(survey, ids, sink, visits, seed);
+    let elapsed = started.elapsed();
+    println!("simulated {} visits (seed {seed}) in {:.2} s", summary.visits, elapsed.as_secs_f64());
+    for (outcome, n) in &summary.outcomes {
+        println!("  {outcome:<10} {n}");
+    }
+    println!("  answers    {}", summary.answers);
+    println!("  misuse     {} flagged (kept)", summary.flagged_misuse);
+    println!("stored {} of {} in {}", summary.stored, summary.visits, sink.describe());
+    if summary.store_failures > 0 {
+        println!("NOT STORED: {} (see the log for why)", summary.store_failures);
+    }
+    summary
+}

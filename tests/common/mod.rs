@@ -1,0 +1,163 @@
+//! Shared by the UI tests: a kiosk on Slint's testing backend with mock time, a real response
+//! file, and taps by accessible label.
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use earshot::alarms::Alarms;
+use earshot::core::record::ResponseRecord;
+use earshot::core::survey::{self, Survey};
+use earshot::core::visit::DeviceIds;
+use earshot::hardware::SimulatedHardware;
+use earshot::sink::{read_jsonl, JsonlFileSink, ResponseSink};
+use earshot::ui::{KioskParts, KioskUi};
+use i_slint_backend_testing::{ElementHandle, TestingBackend, TestingBackendOptions};
+use slint::platform::PointerEventButton;
+
+/// Sets up the testing backend once for this test process: mock time (timeouts are driven
+/// by `advance`), an event loop for results coming back from other threads, and the
+/// software renderer so that screenshots can be taken.
+pub fn init_backend() {
+    slint::platform::set_platform(Box::new(TestingBackend::new(TestingBackendOptions {
+        mock_time: true,
+        threading: true,
+        renderer_name: Some("software".into()),
+    })))
+    .expect("the platform is set once per test process");
+}
+
+pub fn demo_survey(name: &str) -> Arc<Survey> {
+    let text = earshot::config::demo_survey(name).expect("a built-in survey");
+    Arc::new(survey::parse(text, name).expect("the demo survey is valid"))
+}
+
+pub struct TestKiosk {
+    pub ui: KioskUi,
+    pub survey: Arc<Survey>,
+    pub alarms: Alarms,
+    pub hardware: SimulatedHardware,
+    pub responses: PathBuf,
+    _dir: tempfile::TempDir,
+}
+
+impl TestKiosk {
+    pub fn new(survey_name: &str) -> TestKiosk {
+        let dir = tempfile::tempdir().unwrap();
+        let responses = dir.path().join("responses.jsonl");
+        Self::with_sink(survey_name, Arc::new(JsonlFileSink::start(&responses)), responses, dir)
+    }
+
+    pub fn with_sink(survey_name: &str, sink: Arc<dyn ResponseSink>, responses: PathBuf, dir: tempfile::TempDir) -> TestKiosk {
+        let survey = demo_survey(survey_name);
+        let alarms = Alarms::default();
+        let hardware = SimulatedHardware::default();
+        let ui = KioskUi::new(KioskParts {
+            survey: Arc::clone(&survey),
+            ids: DeviceIds { site_id: "test-site".into(), device_id: "test-kiosk".into() },
+            sink,
+            alarms: alarms.clone(),
+            hardware: Box::new(hardware.clone()),
+            seed: 99,
+            hide_cursor: true,
+            clock: Some(Box::new(|| Duration::from_millis(i_slint_backend_testing::get_mocked_time()))),
+        })
+        .unwrap();
+        use slint::ComponentHandle;
+        ui.window.show().unwrap();
+        ui.window.window().set_size(slint::PhysicalSize::new(800, 480));
+        TestKiosk { ui, survey, alarms, hardware, responses, _dir: dir }
+    }
+
+    /// English text of a survey string.
+    pub fn en(&self, text: &earshot::core::language::Localized) -> String {
+        text.get("en", "en").to_string()
+    }
+
+    pub fn find(&self, label: &str) -> Vec<ElementHandle> {
+        ElementHandle::find_by_accessible_label(&self.ui.window, label)
+            .filter(|e| e.is_valid() && e.size().width > 0.0 && e.size().height > 0.0)
+            .collect()
+    }
+
+    pub fn has(&self, label: &str) -> bool {
+        !self.find(label).is_empty()
+    }
+
+    /// A real tap (pointer down and up at the element's centre), so an element hidden under
+    /// another one does not get it.
+    pub fn tap(&self, label: &str) {
+        let found = self.find(label);
+        let element = found.last().unwrap_or_else(|| {
+            panic!("nothing labelled {label:?} on screen {:?}", self.ui.screen())
+        });
+        element.mock_single_click(PointerEventButton::Left);
+        process_events();
+    }
+
+    pub fn type_text(&self, text: &str) {
+        for c in text.chars() {
+            let key = if c == ' ' { "Space".to_string() } else { c.to_string() };
+            if !self.has(&key) && c.is_uppercase() {
+                self.tap("Shift");
+                self.tap(&c.to_string());
+            } else {
+                self.tap(&key);
+            }
+        }
+    }
+
+    pub fn records(&self) -> Vec<ResponseRecord> {
+        read_records(&self.responses)
+    }
+
+    /// Waits (in real time) for results from the sink's thread to reach the UI.
+    pub fn wait_for(&self, what: &str, cond: impl Fn(&TestKiosk) -> bool) {
+        for _ in 0..400 {
+            process_events();
+            if cond(self) {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        panic!("timed out waiting for {what}; screen {:?}", self.ui.screen());
+    }
+}
+
+pub fn read_records(path: &Path) -> Vec<ResponseRecord> {
+    if !path.exists() {
+        return Vec::new();
+    }
+    let (records, bad) = read_jsonl(path).unwrap();
+    assert!(bad.is_empty(), "unreadable lines {bad:?}");
+    records
+}
+
+/// Runs what other threads have posted to the UI thread so far.
+pub fn process_events() {
+    slint::invoke_from_event_loop(|| slint::quit_event_loop().unwrap()).unwrap();
+    slint::run_event_loop().unwrap();
+}
+
+/// Moves Slint's mock time on (timers fire), in steps so that each due timer runs.
+pub fn advance(d: Duration) {
+    let step = Duration::from_millis(250);
+    let mut left = d;
+    while left > Duration::ZERO {
+        let s = left.min(step);
+        i_slint_backend_testing::mock_elapsed_time(s);
+        left -= s;
+    }
+    process_events();
+}
+
+/// Every accessible label on screen, for failure messages.
+pub fn labels_on_screen(k: &TestKiosk) -> Vec<String> {
+    i_slint_backend_testing::ElementQuery::from_root(&k.ui.window)
+        .match_descendants()
+        .find_all()
+        .into_iter()
+        .filter_map(|e| e.accessible_label().map(|l| format!("{l} [{:?} {}x{}]", e.accessible_role(), e.size().width, e.size().height)))
+        .collect()
+}

@@ -1,0 +1,468 @@
+//! The kiosk as a visitor meets it: the real binary in a real X window on a virtual display
+//! (Xvfb), tapped with xdotool. Where each button is comes from the same visit run alongside
+//! on Slint's testing backend at the same size: with no window manager and no decorations the
+//! window's pixels are Slint's logical pixels, so an element's centre there is the place to
+//! tap here.
+
+mod common;
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+use common::{advance, TestKiosk};
+use earshot::core::record::{Outcome, ResponseRecord};
+use earshot::core::survey::StepKind;
+use earshot::core::visit::Screen;
+
+const WIDTH: u32 = 800;
+const HEIGHT: u32 = 480;
+
+#[test]
+fn a_visit_by_taps_in_a_real_window() {
+    let started = Instant::now();
+    common::init_backend();
+    let twin = TestKiosk::new("shop");
+    let mut kiosk = RealKiosk::start();
+
+    let touchpoint = option_labels(&twin, "touchpoint")[2].clone();
+    let (reason_question, reasons) = reason_set(&twin, "why", 1);
+
+    kiosk.tap(&twin, "Start");
+    kiosk.tap(&twin, &touchpoint);
+    kiosk.tap(&twin, "Very unhappy");
+    assert!(twin.has(&reason_question), "a low rating asks {reason_question:?}");
+    kiosk.tap(&twin, &reasons[0]);
+    kiosk.tap(&twin, "Next");
+    kiosk.type_text(&twin, "Slow");
+    kiosk.tap(&twin, "Next");
+    kiosk.tap(&twin, "No thanks");
+    kiosk.tap(&twin, "Skip");
+
+    twin.wait_for("the thanks screen", |k| matches!(k.ui.screen(), Screen::Thanks { .. }));
+    let expected = twin.records().pop().expect("the in-process visit was stored");
+
+    let record = kiosk.the_one_record();
+    assert_eq!(record.outcome, Outcome::Completed);
+    assert_eq!((record.site_id.as_str(), record.device_id.as_str()), ("window-test-site", "window-test-kiosk"));
+    assert_eq!(record.service.as_deref(), Some("checkout-queue"));
+    assert_eq!(answers(&record), answers(&expected), "the real window recorded what the same taps record in-process");
+    assert!(
+        answers(&record).contains(&("comment".into(), serde_json::json!({"type": "text", "text": "Slow"}))),
+        "{:?}",
+        answers(&record)
+    );
+
+    let log = kiosk.wait_for_log("response stored");
+    assert!(log.contains("visit finished"), "the kiosk's log tells of the visit:\n{log}");
+    assert!(log.contains(&record.id.to_string()), "the log names the stored response {}:\n{log}", record.id);
+
+    kiosk.check_screenshot();
+    kiosk.stop();
+    assert!(started.elapsed() < Duration::from_secs(50), "took {:?}", started.elapsed());
+}
+
+fn option_labels(k: &TestKiosk, step: &str) -> Vec<String> {
+    match &k.survey.step(step).expect("the shop survey has the step").kind {
+        StepKind::Service { options, .. } | StepKind::Choice { options, .. } => {
+            options.iter().map(|o| k.en(&o.label)).collect()
+        }
+        other => panic!("{other:?}"),
+    }
+}
+
+fn reason_set(k: &TestKiosk, step: &str, rating: i32) -> (String, Vec<String>) {
+    let StepKind::Reasons { sets, .. } = &k.survey.step(step).expect("the shop survey has the step").kind else {
+        panic!("{step} is not a reasons step")
+    };
+    let set = sets.iter().find(|s| s.ratings.contains(&rating)).expect("a reason set for the rating");
+    (k.en(&set.question), set.options.iter().map(|o| k.en(&o.label)).collect())
+}
+
+/// The answers without their timings, which differ between any two runs.
+fn answers(record: &ResponseRecord) -> Vec<(String, serde_json::Value)> {
+    record
+        .answers
+        .iter()
+        .map(|a| (a.step_id.clone(), serde_json::to_value(&a.value).expect("answers serialise")))
+        .collect()
+}
+
+/// A child process that is ended when dropped, also when a test fails half-way.
+struct Running {
+    name: &'static str,
+    child: Child,
+    ended: bool,
+}
+
+impl Running {
+    /// Asks the process to end (SIGTERM, so Xvfb removes its lock file and socket), and kills
+    /// it if it has not ended within a few seconds.
+    fn end(&mut self) {
+        if self.ended {
+            return;
+        }
+        self.ended = true;
+        if matches!(self.child.try_wait(), Ok(Some(_))) {
+            return;
+        }
+        let _ = Command::new("kill").args(["-TERM", &self.child.id().to_string()]).status();
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while Instant::now() < deadline {
+            if matches!(self.child.try_wait(), Ok(Some(_))) {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        eprintln!("{} did not end on SIGTERM; killing it", self.name);
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        self.end();
+    }
+}
+
+/// An X server of its own on a display number it chooses, so that tests running at the same
+/// time never share one.
+fn start_xvfb() -> (Running, String) {
+    let child = Command::new("Xvfb")
+        .args(["-displayfd", "1", "-screen", "0", "1024x768x24", "-nolisten", "tcp"])
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn();
+    let mut child = match child {
+        Ok(child) => child,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => panic!(
+            "Xvfb is not installed, and this test runs the kiosk on a virtual display. \
+             Run scripts/test, which installs it (Debian package xvfb) and runs every test"
+        ),
+        Err(e) => panic!("cannot start Xvfb: {e}"),
+    };
+    let stdout = child.stdout.take().expect("piped");
+    let mut xvfb = Running { name: "Xvfb", child, ended: false };
+    // Xvfb writes the display number it chose once it accepts connections.
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        let mut line = String::new();
+        let _ = BufReader::new(stdout).read_line(&mut line);
+        let _ = tx.send(line);
+    });
+    let line = rx.recv_timeout(Duration::from_secs(10)).unwrap_or_default();
+    let number = line.trim();
+    if number.is_empty() || !number.chars().all(|c| c.is_ascii_digit()) {
+        let status = xvfb.child.try_wait();
+        xvfb.end();
+        panic!("Xvfb did not report a display within 10 s (said {line:?}, status {status:?})");
+    }
+    (xvfb, format!(":{number}"))
+}
+
+/// The kiosk binary on its own display, with its files in a folder of their own.
+struct RealKiosk {
+    // Dropped in this order: the kiosk before its display.
+    kiosk: Running,
+    xvfb: Running,
+    display: String,
+    window: String,
+    dir: Option<tempfile::TempDir>,
+    responses: PathBuf,
+    log: PathBuf,
+}
+
+impl RealKiosk {
+    fn start() -> RealKiosk {
+        let (xvfb, display) = start_xvfb();
+        // Under the build's own scratch folder, so that a failed run's log and pictures can be
+        // looked at afterwards.
+        let scratch = PathBuf::from(env!("CARGO_TARGET_TMPDIR"));
+        std::fs::create_dir_all(&scratch).expect("the target folder is writable");
+        let dir = tempfile::Builder::new().prefix("real-window-").tempdir_in(&scratch).expect("a scratch folder");
+        let responses = dir.path().join("responses.jsonl");
+        let log = dir.path().join("kiosk.log");
+        let config = dir.path().join("earshot.toml");
+        std::fs::write(
+            &config,
+            format!(
+                "[device]\nid = \"window-test-kiosk\"\nsite = \"window-test-site\"\n\
+                 [survey]\ndemo = \"shop\"\n\
+                 [kiosk]\nfullscreen = false\nhide_cursor = true\nwindow_size = [{WIDTH}, {HEIGHT}]\n\
+                 [responses]\npath = {}\n",
+                toml_string(&responses)
+            ),
+        )
+        .expect("the config is written");
+        let child = Command::new(env!("CARGO_BIN_EXE_earshot"))
+            .arg("--config")
+            .arg(&config)
+            .arg("run")
+            .env("DISPLAY", &display)
+            // Logical pixels are window pixels only at scale 1, whatever the display's DPI.
+            .env("WINIT_X11_SCALE_FACTOR", "1")
+            .env("SLINT_SCALE_FACTOR", "1")
+            .env("SLINT_BACKEND", "winit-software")
+            .env("EARSHOT_LOG", "info")
+            .env("NO_COLOR", "1")
+            .env_remove("EARSHOT_CONFIG")
+            .env_remove("WAYLAND_DISPLAY")
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(std::fs::File::create(&log).expect("the log file is created"))
+            .spawn()
+            .expect("the kiosk binary starts");
+        let mut kiosk = RealKiosk {
+            kiosk: Running { name: "the kiosk", child, ended: false },
+            xvfb,
+            display,
+            window: String::new(),
+            dir: Some(dir),
+            responses,
+            log,
+        };
+        kiosk.window = kiosk.find_window();
+        kiosk.settle(None, "the first frame");
+        kiosk
+    }
+
+    fn xdotool(&self) -> Command {
+        let mut command = Command::new("xdotool");
+        command.env("DISPLAY", &self.display).stdin(Stdio::null());
+        command
+    }
+
+    fn find_window(&mut self) -> String {
+        let mut search = self
+            .xdotool()
+            .args(["search", "--sync", "--onlyvisible", "--name", "Earshot"])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap_or_else(|e| panic!("cannot run xdotool ({e}): run scripts/test, which installs it"));
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            if let Ok(Some(_)) = search.try_wait() {
+                break;
+            }
+            if let Ok(Some(status)) = self.kiosk.child.try_wait() {
+                let _ = search.kill();
+                let _ = search.wait();
+                panic!("the kiosk exited ({status}) before showing its window:\n{}", self.log_text());
+            }
+            if Instant::now() > deadline {
+                let _ = search.kill();
+                let _ = search.wait();
+                panic!("no window named Earshot appeared within 20 s:\n{}", self.log_text());
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        let mut ids = String::new();
+        std::io::Read::read_to_string(&mut search.stdout.take().expect("piped"), &mut ids).expect("xdotool's output");
+        ids.lines().next().map(str::to_string).filter(|id| !id.is_empty()).expect("xdotool names the window")
+    }
+
+    /// The window's pixels as raw RGB, straight from the X server.
+    fn capture(&self) -> Vec<u8> {
+        let out = Command::new("import")
+            .env("DISPLAY", &self.display)
+            .args(["-window", &self.window, "-depth", "8", "rgb:-"])
+            .stdin(Stdio::null())
+            .stderr(Stdio::piped())
+            .output()
+            .unwrap_or_else(|e| panic!("cannot run import ({e}): run scripts/test, which installs imagemagick"));
+        assert!(out.status.success(), "import failed: {}", String::from_utf8_lossy(&out.stderr));
+        out.stdout
+    }
+
+    /// Waits until the window shows something other than `before` (when given), then until it
+    /// holds still: a screen change, a highlight or a typed letter has been drawn and any
+    /// transition has finished. A picture that never holds still (a blinking caret) is
+    /// accepted after a while.
+    fn settle(&mut self, before: Option<&[u8]>, what: &str) {
+        let deadline = Instant::now() + Duration::from_secs(5);
+        let mut last = self.capture();
+        if let Some(before) = before {
+            while last == before {
+                assert!(self.kiosk_alive(), "the kiosk exited after {what}:\n{}", self.log_text());
+                assert!(Instant::now() < deadline, "the window did not change after {what} within 5 s");
+                std::thread::sleep(Duration::from_millis(15));
+                last = self.capture();
+            }
+        }
+        let still_deadline = Instant::now() + Duration::from_millis(1500);
+        loop {
+            std::thread::sleep(Duration::from_millis(40));
+            let now = self.capture();
+            if now == last && !is_blank(&now) {
+                return;
+            }
+            if Instant::now() > still_deadline {
+                return;
+            }
+            last = now;
+        }
+    }
+
+    fn kiosk_alive(&mut self) -> bool {
+        matches!(self.kiosk.child.try_wait(), Ok(None))
+    }
+
+    /// Taps `label` in the real window where the in-process twin shows it, then in the twin.
+    fn tap(&mut self, twin: &TestKiosk, label: &str) {
+        let found = twin.find(label);
+        // The same element that `TestKiosk::tap` chooses: the topmost.
+        let element = found
+            .last()
+            .unwrap_or_else(|| panic!("nothing labelled {label:?} on screen {:?}", twin.ui.screen()));
+        let position = element.absolute_position();
+        let size = element.size();
+        let x = (position.x + size.width / 2.0).round() as i32;
+        let y = (position.y + size.height / 2.0).round() as i32;
+        assert!(
+            (0..WIDTH as i32).contains(&x) && (0..HEIGHT as i32).contains(&y),
+            "{label:?} is outside the window at ({x}, {y})"
+        );
+        let before = self.capture();
+        let status = self
+            .xdotool()
+            .args(["mousemove", "--window", &self.window, &x.to_string(), &y.to_string(), "click", "1"])
+            .status()
+            .expect("xdotool runs");
+        assert!(status.success(), "xdotool could not tap {label:?} at ({x}, {y})");
+        twin.tap(label);
+        // Lets the twin's transitions finish, so the next element's centre is where it comes to
+        // rest, as it will in the real window.
+        advance(Duration::from_millis(800));
+        self.settle(Some(&before), &format!("tapping {label:?} at ({x}, {y})"));
+    }
+
+    /// Types on the on-screen keyboard as `TestKiosk::type_text` does.
+    fn type_text(&mut self, twin: &TestKiosk, text: &str) {
+        for c in text.chars() {
+            let key = if c == ' ' { "Space".to_string() } else { c.to_string() };
+            if !twin.has(&key) && c.is_uppercase() {
+                self.tap(twin, "Shift");
+            }
+            self.tap(twin, &key);
+        }
+    }
+
+    fn the_one_record(&mut self) -> ResponseRecord {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            let records = common::read_records(&self.responses);
+            if !records.is_empty() {
+                // Anything written twice would be there by the time the log says it was stored.
+                self.wait_for_log("response stored");
+                let records = common::read_records(&self.responses);
+                assert_eq!(records.len(), 1, "exactly one response for one visit: {records:#?}");
+                return records.into_iter().next().expect("one record");
+            }
+            assert!(self.kiosk_alive(), "the kiosk exited:\n{}", self.log_text());
+            assert!(Instant::now() < deadline, "no response stored within 10 s:\n{}", self.log_text());
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    fn log_text(&self) -> String {
+        let text = std::fs::read_to_string(&self.log).unwrap_or_default();
+        strip_ansi(&text)
+    }
+
+    fn wait_for_log(&mut self, needle: &str) -> String {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            let text = self.log_text();
+            if text.contains(needle) {
+                return text;
+            }
+            assert!(Instant::now() < deadline, "the kiosk's log never said {needle:?}:\n{text}");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    /// A PNG of the window as the X server has it: the size the config asks for and not blank.
+    fn check_screenshot(&self) {
+        let path = self.dir.as_ref().expect("the scratch folder").path().join("window.png");
+        let status = Command::new("import")
+            .env("DISPLAY", &self.display)
+            .args(["-window", &self.window])
+            .arg(format!("png:{}", path.display()))
+            .stdin(Stdio::null())
+            .status()
+            .expect("import runs");
+        assert!(status.success(), "import could not photograph the window");
+        let (width, height, rgb) = read_png_rgb(&path);
+        assert_eq!((width, height), (WIDTH, HEIGHT), "the window has the configured size");
+        assert!(!is_blank(&rgb), "the window shows something");
+        let colours: std::collections::HashSet<&[u8]> = rgb.chunks_exact(3).collect();
+        assert!(colours.len() > 16, "a drawn screen has text and shapes, not {} colours", colours.len());
+    }
+
+    fn stop(&mut self) {
+        assert!(self.kiosk_alive(), "the kiosk is still running at the end:\n{}", self.log_text());
+        self.kiosk.end();
+        self.xvfb.end();
+    }
+}
+
+impl Drop for RealKiosk {
+    fn drop(&mut self) {
+        self.kiosk.end();
+        self.xvfb.end();
+        if std::thread::panicking() {
+            if let Some(dir) = self.dir.take() {
+                eprintln!("the kiosk's files (config, log, responses, pictures) are kept in {}", dir.keep().display());
+            }
+        }
+    }
+}
+
+fn toml_string(path: &Path) -> String {
+    toml::Value::String(path.display().to_string()).to_string()
+}
+
+fn is_blank(rgb: &[u8]) -> bool {
+    rgb.chunks_exact(3).all(|p| p == &rgb[..3])
+}
+
+fn strip_ansi(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut chars = text.chars();
+    while let Some(c) = chars.next() {
+        if c == '\u{1b}' {
+            // CSI sequences end at their first letter.
+            for c in chars.by_ref() {
+                if c.is_ascii_alphabetic() {
+                    break;
+                }
+            }
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+fn read_png_rgb(path: &Path) -> (u32, u32, Vec<u8>) {
+    let file = std::fs::File::open(path).expect("the picture was written");
+    let mut decoder = png::Decoder::new(std::io::BufReader::new(file));
+    decoder.set_transformations(png::Transformations::EXPAND | png::Transformations::STRIP_16);
+    let mut reader = decoder.read_info().expect("a PNG");
+    let mut buffer = vec![0; reader.output_buffer_size().expect("a sane size")];
+    let info = reader.next_frame(&mut buffer).expect("the picture decodes");
+    let bytes = &buffer[..info.buffer_size()];
+    let rgb = match info.color_type {
+        png::ColorType::Rgb => bytes.to_vec(),
+        png::ColorType::Rgba => bytes.chunks_exact(4).flat_map(|p| [p[0], p[1], p[2]]).collect(),
+        png::ColorType::Grayscale => bytes.iter().flat_map(|&v| [v, v, v]).collect(),
+        png::ColorType::GrayscaleAlpha => bytes.chunks_exact(2).flat_map(|p| [p[0], p[0], p[0]]).collect(),
+        other => panic!("unexpected PNG colour type {other:?}"),
+    };
+    (info.width, info.height, rgb)
+}

@@ -1,0 +1,213 @@
+//! Renders every screen with the software renderer at the sizes the kiosk ships for, writes
+//! the 800x480 and 1280x800 pictures to docs/screenshots/, and checks each one: not blank,
+//! the expected labels present, every touch target at least 80 px and inside the window.
+
+mod common;
+
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use common::{advance, TestKiosk};
+use earshot::core::record::ResponseRecord;
+use earshot::core::visit::Screen;
+use earshot::sink::{JsonlFileSink, ResponseSink, StoreCallback};
+use i_slint_backend_testing::{AccessibleRole, ElementHandle, ElementQuery};
+use slint::ComponentHandle;
+
+const SIZES: &[(u32, u32)] = &[(800, 480), (1280, 800), (1024, 600), (1920, 1080), (480, 800)];
+/// Sizes whose pictures are kept in docs/screenshots (the README shows them).
+const KEPT: &[(u32, u32)] = &[(800, 480), (1280, 800)];
+
+/// Holds completed records until released, so the "saving" screen can be photographed.
+struct GatedSink {
+    inner: JsonlFileSink,
+    held: Mutex<Vec<(ResponseRecord, StoreCallback)>>,
+    open: Mutex<bool>,
+}
+
+impl ResponseSink for GatedSink {
+    fn submit(&self, record: ResponseRecord, done: StoreCallback) {
+        if *self.open.lock().unwrap() {
+            self.inner.submit(record, done);
+        } else {
+            self.held.lock().unwrap().push((record, done));
+        }
+    }
+    fn describe(&self) -> String {
+        self.inner.describe()
+    }
+}
+
+impl GatedSink {
+    fn release(&self) {
+        *self.open.lock().unwrap() = true;
+        for (record, done) in self.held.lock().unwrap().drain(..) {
+            self.inner.submit(record, done);
+        }
+    }
+}
+
+struct Shooter {
+    out: PathBuf,
+    shots: usize,
+}
+
+impl Shooter {
+    /// Photographs the current screen at every size and checks it.
+    fn shoot(&mut self, k: &TestKiosk, name: &str, labels: &[&str]) {
+        for &(w, h) in SIZES {
+            k.ui.window.window().set_size(slint::PhysicalSize::new(w, h));
+            advance(Duration::from_millis(20));
+            let shot = k.ui.window.window().take_snapshot().expect("the software renderer draws");
+            assert_eq!((shot.width(), shot.height()), (w, h));
+            check_not_blank(shot.as_bytes(), name, w, h);
+            for label in labels {
+                assert!(k.has(label), "{name} at {w}x{h}: no {label:?} on screen");
+            }
+            check_touch_targets(k, name, w, h);
+            if KEPT.contains(&(w, h)) {
+                let path = self.out.join(format!("{name}-{w}x{h}.png"));
+                write_png(&path, shot.as_bytes(), w, h);
+                self.shots += 1;
+            }
+        }
+        k.ui.window.window().set_size(slint::PhysicalSize::new(800, 480));
+        advance(Duration::from_millis(20));
+    }
+}
+
+fn check_not_blank(rgba: &[u8], name: &str, w: u32, h: u32) {
+    let mut colours = std::collections::HashSet::new();
+    let mut differing = 0usize;
+    let first = &rgba[..4];
+    for px in rgba.chunks_exact(4) {
+        if colours.len() < 64 {
+            colours.insert([px[0], px[1], px[2]]);
+        }
+        if px != first {
+            differing += 1;
+        }
+    }
+    let total = (w * h) as usize;
+    assert!(colours.len() >= 16, "{name} at {w}x{h}: only {} colours — blank?", colours.len());
+    assert!(differing * 50 > total, "{name} at {w}x{h}: almost one flat colour");
+}
+
+fn check_touch_targets(k: &TestKiosk, name: &str, w: u32, h: u32) {
+    let scale = (w.min(h) as f32 / 480.0).max(1.0);
+    let targets: Vec<ElementHandle> = ElementQuery::from_root(&k.ui.window)
+        .match_descendants()
+        .match_predicate(|e| {
+            matches!(e.accessible_role(), Some(AccessibleRole::Button | AccessibleRole::Checkbox))
+                && e.size().width > 0.0
+        })
+        .find_all();
+    assert!(!targets.is_empty(), "{name}: nothing to tap");
+    for t in targets {
+        let label = t.accessible_label().unwrap_or_default();
+        let (size, pos) = (t.size(), t.absolute_position());
+        // The full-screen "Start" target and the thanks "Done" area are the whole window.
+        assert!(
+            size.width >= 80.0 * scale - 0.5 && size.height >= 80.0 * scale - 0.5,
+            "{name} at {w}x{h}: {label:?} is {}x{} px, under {}",
+            size.width,
+            size.height,
+            80.0 * scale
+        );
+        assert!(
+            pos.x >= -0.5 && pos.y >= -0.5 && pos.x + size.width <= w as f32 + 0.5 && pos.y + size.height <= h as f32 + 0.5,
+            "{name} at {w}x{h}: {label:?} at {pos:?} size {size:?} is outside the window"
+        );
+    }
+}
+
+fn write_png(path: &std::path::Path, rgba: &[u8], w: u32, h: u32) {
+    let file = std::fs::File::create(path).unwrap();
+    let mut encoder = png::Encoder::new(std::io::BufWriter::new(file), w, h);
+    encoder.set_color(png::ColorType::Rgba);
+    encoder.set_depth(png::BitDepth::Eight);
+    encoder.set_compression(png::Compression::Balanced);
+    let mut writer = encoder.write_header().unwrap();
+    writer.write_image_data(rgba).unwrap();
+}
+
+#[test]
+fn every_screen_renders_and_fits_at_every_size() {
+    common::init_backend();
+    let out = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("docs/screenshots");
+    std::fs::create_dir_all(&out).unwrap();
+    let mut shooter = Shooter { out, shots: 0 };
+
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("responses.jsonl");
+    let sink = Arc::new(GatedSink { inner: JsonlFileSink::start(&path), held: Mutex::default(), open: Mutex::new(false) });
+    let k = TestKiosk::with_sink("shop", sink.clone(), path, dir);
+
+    let title = k.en(&k.survey.attract.title);
+    shooter.shoot(&k, "attract", &["Start", &title, "中文", "Cymraeg", "Polski"]);
+    k.tap("Start");
+    shooter.shoot(&k, "choice", &["Entrance", "Fitting rooms", "Language", "Start again", "Skip"]);
+    k.tap("Language");
+    shooter.shoot(&k, "language", &["English", "中文", "Cymraeg", "Polski"]);
+    k.tap("English");
+    k.tap("Checkout queue");
+    shooter.shoot(&k, "rating", &["Very unhappy", "Unhappy", "Neutral", "Happy", "Very happy", "Back"]);
+    k.tap("Very happy");
+    shooter.shoot(&k, "reasons", &["Next"]);
+    k.tap("Next");
+    k.type_text("Quick");
+    shooter.shoot(&k, "free-text", &["Quick", "Next", "Backspace", "Space"]);
+    k.tap("Next");
+    shooter.shoot(&k, "contact", &["Yes, contact me", "No thanks"]);
+    k.tap("Yes, contact me");
+    shooter.shoot(&k, "contact-details", &["Your name", "Phone or email", "Send"]);
+    k.tap("No thanks");
+    assert!(matches!(k.ui.screen(), Screen::Step(_)), "{:?}", k.ui.screen());
+    shooter.shoot(&k, "receipt", &["Skip"]);
+    advance(Duration::from_secs(31));
+    shooter.shoot(&k, "still-there", &["I'm still here", "Start again"]);
+    k.tap("I'm still here");
+    k.tap("Skip");
+    assert_eq!(k.ui.screen(), Screen::Saving);
+    shooter.shoot(&k, "saving", &[]);
+    sink.release();
+    k.wait_for("the thanks screen", |k| matches!(k.ui.screen(), Screen::Thanks { .. }));
+    let reference = match k.ui.screen() {
+        Screen::Thanks { reference, .. } => reference,
+        _ => unreachable!(),
+    };
+    shooter.shoot(&k, "thanks", &[&reference, "Done"]);
+    k.tap("Done");
+
+    // The same screens in Chinese and Polish, where text is longest or in another script.
+    k.tap("中文");
+    shooter.shoot(&k, "attract-zh_CN", &["English"]);
+    k.tap("Start");
+    shooter.shoot(&k, "choice-zh_CN", &["入口"]);
+    k.tap("Start again");
+    k.tap("Polski");
+    k.tap("Start");
+    k.tap("Kolejka do kasy");
+    shooter.shoot(&k, "rating-pl", &[]);
+    k.tap("Start again");
+    drop(k);
+
+    // The council survey's other scales: four faces and agree/disagree statements.
+    let k = TestKiosk::new("council");
+    k.tap("Start");
+    k.tap("Parking");
+    shooter.shoot(&k, "rating-smiley4", &["Very unhappy", "Unhappy", "Happy", "Very happy"]);
+    k.tap("Very unhappy");
+    k.tap("Skip");
+    k.tap(&common_channel(&k));
+    shooter.shoot(&k, "agree", &["Strongly disagree", "Disagree", "Neither agree nor disagree", "Agree", "Strongly agree"]);
+    assert_eq!(shooter.shots, 17 * KEPT.len());
+}
+
+fn common_channel(k: &TestKiosk) -> String {
+    match &k.survey.step("channel").unwrap().kind {
+        earshot::core::survey::StepKind::Choice { options, .. } => k.en(&options[0].label),
+        _ => unreachable!(),
+    }
+}

@@ -1,0 +1,205 @@
+//! Whole visits through the real Slint UI (testing backend, mock time): taps found by
+//! accessible label, records read back from the real response file.
+
+mod common;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use common::{advance, TestKiosk};
+use earshot::alarms::AlarmKind;
+use earshot::core::record::{AnswerValue, Outcome};
+use earshot::core::survey::StepKind;
+use earshot::core::visit::Screen;
+use earshot::hardware::{HardwareAction, StatusLight};
+use earshot::scan::ChannelScanner;
+use earshot::sink::JsonlFileSink;
+
+/// One test function: Slint's testing backend with an event loop can be set up only once
+/// per process, so the scenarios run in turn, each with a fresh kiosk.
+#[test]
+fn visits_through_the_touchscreen() {
+    common::init_backend();
+    shop_visit_completed_by_taps();
+    council_visit_with_statements_and_declined_contact();
+    still_there_extends_and_idle_times_out();
+    language_changes_mid_visit();
+    start_again_abandons_the_visit();
+    a_store_failure_is_told_honestly_and_alarmed();
+}
+
+fn options_of(k: &TestKiosk, step: &str) -> Vec<String> {
+    match &k.survey.step(step).unwrap().kind {
+        StepKind::Service { options, .. } | StepKind::Choice { options, .. } => {
+            options.iter().map(|o| k.en(&o.label)).collect()
+        }
+        other => panic!("{other:?}"),
+    }
+}
+
+fn reason_set(k: &TestKiosk, step: &str, rating: i32) -> (String, Vec<String>) {
+    let StepKind::Reasons { sets, .. } = &k.survey.step(step).unwrap().kind else { panic!() };
+    let set = sets.iter().find(|s| s.ratings.contains(&rating)).unwrap();
+    (k.en(&set.question), set.options.iter().map(|o| k.en(&o.label)).collect())
+}
+
+fn shop_visit_completed_by_taps() {
+    let k = TestKiosk::new("shop");
+    let (scans, scanner) = ChannelScanner::new();
+    k.ui.attach_scanner(Box::new(scanner));
+    assert!(k.has(&k.en(&k.survey.attract.title)), "attract shows the survey's title");
+    assert!(k.has("English") && k.has("中文") && k.has("Cymraeg") && k.has("Polski"), "{:#?}", common::labels_on_screen(&k));
+
+    k.tap("Start");
+    let touchpoints = options_of(&k, "touchpoint");
+    assert!(k.has(&touchpoints[2]), "{touchpoints:?}");
+    k.tap(&touchpoints[2]);
+
+    assert_eq!(k.ui.screen(), Screen::Step(1));
+    k.tap("Very unhappy");
+    let (question, reasons) = reason_set(&k, "why", 1);
+    assert!(k.has(&question), "low ratings ask {question:?}");
+    k.tap(&reasons[0]);
+    k.tap(&reasons[1]);
+    k.tap(&reasons[1]);
+    k.tap(&reasons[2]);
+    k.tap("Next");
+
+    k.type_text("Slow queue");
+    k.tap("Next");
+
+    k.tap("Yes, contact me");
+    k.type_text("Ann");
+    k.tap("Phone or email");
+    k.type_text("07700 900123");
+    k.tap("Send");
+
+    assert!(matches!(k.ui.screen(), Screen::Step(_)), "receipt prompt");
+    scans.send("S042T03X000991".into()).unwrap();
+    k.wait_for("the thanks screen", |k| matches!(k.ui.screen(), Screen::Thanks { .. }));
+
+    let records = k.records();
+    assert_eq!(records.len(), 1);
+    let r = &records[0];
+    assert_eq!(r.outcome, Outcome::Completed);
+    assert_eq!(r.service.as_deref(), Some("checkout-queue"));
+    assert_eq!((r.site_id.as_str(), r.device_id.as_str()), ("test-site", "test-kiosk"));
+    assert_eq!(r.answer("overall"), Some(&AnswerValue::Rating { scale: "smiley5".into(), value: 1 }));
+    let StepKind::Reasons { sets, .. } = &k.survey.step("why").unwrap().kind else { panic!() };
+    let ids: Vec<String> = [0, 2].iter().map(|&i| sets[0].options[i].id.clone()).collect();
+    assert_eq!(r.answer("why"), Some(&AnswerValue::Choice { options: ids }));
+    assert_eq!(r.answer("comment"), Some(&AnswerValue::Text { text: "Slow queue".into() }));
+    match r.answer("contact") {
+        Some(AnswerValue::Contact { name, reach, .. }) => assert_eq!((name.as_str(), reach.as_str()), ("Ann", "07700 900123")),
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(r.answer("receipt"), Some(&AnswerValue::Receipt { code: "S042T03X000991".into() }));
+    assert!(k.has(&r.reference), "the thanks screen shows the stored record's reference {}", r.reference);
+
+    advance(Duration::from_secs(7));
+    assert_eq!(k.ui.screen(), Screen::Attract, "back to attract after the thanks dwell");
+}
+
+fn council_visit_with_statements_and_declined_contact() {
+    let k = TestKiosk::new("council");
+    k.tap("Start");
+    let services = options_of(&k, "service");
+    k.tap(&services[2]);
+    k.tap("Happy");
+    let (question, reasons) = reason_set(&k, "why", 3);
+    assert!(k.has(&question), "{question}");
+    k.tap(&reasons[0]);
+    k.tap("Next");
+    let channels = options_of(&k, "channel");
+    k.tap(&channels[0]);
+    k.tap("Agree");
+    k.tap("Strongly agree");
+    k.tap("Skip");
+    k.tap("No thanks");
+    k.wait_for("the thanks screen", |k| matches!(k.ui.screen(), Screen::Thanks { .. }));
+    k.tap("Done");
+    assert_eq!(k.ui.screen(), Screen::Attract);
+
+    let r = &k.records()[0];
+    assert_eq!(r.outcome, Outcome::Completed);
+    assert_eq!(r.service.as_deref(), Some("parking"));
+    assert_eq!(r.answer("overall"), Some(&AnswerValue::Rating { scale: "smiley4".into(), value: 3 }));
+    assert_eq!(r.answer("fair"), Some(&AnswerValue::Agree { value: 4 }));
+    assert_eq!(r.answer("easy"), Some(&AnswerValue::Agree { value: 5 }));
+    assert_eq!(r.answer("comment"), Some(&AnswerValue::Skipped));
+    assert_eq!(r.answer("contact"), Some(&AnswerValue::Skipped));
+}
+
+fn still_there_extends_and_idle_times_out() {
+    let k = TestKiosk::new("shop");
+    k.tap("Start");
+    k.tap(&options_of(&k, "touchpoint")[0]);
+    advance(Duration::from_secs(29));
+    assert!(!k.has("I'm still here"));
+    advance(Duration::from_secs(2));
+    assert!(k.has("I'm still here"), "prompt after 30 s idle");
+    k.tap("I'm still here");
+    assert_eq!(k.ui.screen(), Screen::Step(1), "the visit goes on where it was");
+    advance(Duration::from_secs(25));
+    assert_eq!(k.ui.screen(), Screen::Step(1), "the idle time started again");
+    advance(Duration::from_secs(21));
+    k.wait_for("the timed-out record", |k| !k.records().is_empty());
+    assert_eq!(k.ui.screen(), Screen::Attract);
+    let r = &k.records()[0];
+    assert_eq!(r.outcome, Outcome::Timeout);
+    assert_eq!(r.answers.len(), 1, "the answer given is kept");
+}
+
+fn language_changes_mid_visit() {
+    let k = TestKiosk::new("shop");
+    k.tap("Start");
+    let question_cy = k.survey.step("touchpoint").map(|s| match &s.kind {
+        StepKind::Service { question, .. } => question.get("cy", "en").to_string(),
+        _ => unreachable!(),
+    });
+    assert!(k.has("Skip"));
+    k.tap("Language");
+    assert_eq!(k.ui.screen(), Screen::Language);
+    k.tap("Cymraeg");
+    assert_eq!(k.ui.screen(), Screen::Step(0), "the visit goes on");
+    assert!(k.has(question_cy.as_deref().unwrap()), "the survey text is Welsh");
+    assert!(!k.has("Skip"), "the interface strings are translated too");
+    k.tap("Cymraeg");
+    k.tap("English");
+    assert!(k.has("Skip"));
+}
+
+fn start_again_abandons_the_visit() {
+    let k = TestKiosk::new("shop");
+    k.tap("Start");
+    k.tap(&options_of(&k, "touchpoint")[1]);
+    k.tap("Happy");
+    k.tap("Start again");
+    assert_eq!(k.ui.screen(), Screen::Attract);
+    k.wait_for("the abandoned record", |k| !k.records().is_empty());
+    let r = &k.records()[0];
+    assert_eq!(r.outcome, Outcome::Abandoned);
+    assert_eq!(r.answers.len(), 2);
+}
+
+fn a_store_failure_is_told_honestly_and_alarmed() {
+    let dir = tempfile::tempdir().unwrap();
+    let blocker = dir.path().join("not-a-folder");
+    std::fs::write(&blocker, b"").unwrap();
+    let path = blocker.join("responses.jsonl");
+    let k = TestKiosk::with_sink("council", Arc::new(JsonlFileSink::start(&path)), path, dir);
+    k.tap("Start");
+    k.tap("Skip");
+    k.tap("Very happy");
+    k.tap("Skip");
+    k.tap(&options_of(&k, "channel")[3]);
+    k.tap("Skip");
+    k.tap("Skip");
+    k.tap("Skip");
+    k.tap("No thanks");
+    k.wait_for("the thanks screen", |k| matches!(k.ui.screen(), Screen::Thanks { .. }));
+    assert!(matches!(k.ui.screen(), Screen::Thanks { stored: false, .. }), "{:?}", k.ui.screen());
+    assert!(k.records().is_empty());
+    assert!(k.alarms.is_active(AlarmKind::ResponseNotStored));
+    assert!(k.hardware.actions().contains(&HardwareAction::StatusLight(StatusLight::Alarm)));
+}
