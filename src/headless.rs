@@ -39,9 +39,11 @@ impl std::str::FromStr for ScreenSize {
         let (w, h) = s.split_once(['x', 'X']).ok_or_else(bad)?;
         let width: u32 = w.trim().parse().map_err(|_| bad())?;
         let height: u32 = h.trim().parse().map_err(|_| bad())?;
-        // Above 16384 px a side the buffer alone would take gigabytes.
+        // Beyond 16384 px a side the picture alone would take hundreds of megabytes.
         if !(1..=16384).contains(&width) || !(1..=16384).contains(&height) {
-            return Err(format!("\"{s}\": each side must be between 1 and 16384 pixels"));
+            return Err(format!(
+                "\"{s}\": each side must be between 1 and 16384 pixels"
+            ));
         }
         Ok(ScreenSize { width, height })
     }
@@ -70,7 +72,9 @@ struct NoResponses;
 
 impl ResponseSink for NoResponses {
     fn submit(&self, _record: ResponseRecord, done: StoreCallback) {
-        done(Err(StoreError { message: "a headless picture keeps no responses".into() }));
+        done(Err(StoreError {
+            message: "a headless picture keeps no responses".into(),
+        }));
     }
 
     fn describe(&self) -> String {
@@ -90,8 +94,10 @@ pub fn screenshot(
     timings: bool,
 ) -> Result<ExitCode, String> {
     let window = MinimalSoftwareWindow::new(RepaintBufferType::NewBuffer);
-    slint::platform::set_platform(Box::new(HeadlessPlatform { window: window.clone() }))
-        .map_err(|e| format!("cannot set up headless drawing: {e}"))?;
+    slint::platform::set_platform(Box::new(HeadlessPlatform {
+        window: window.clone(),
+    }))
+    .map_err(|e| format!("cannot set up headless drawing: {e}"))?;
     let ui = KioskUi::new(KioskParts {
         survey,
         ids,
@@ -104,7 +110,9 @@ pub fn screenshot(
     })
     .map_err(|e| format!("cannot create the kiosk's screen: {e}"))?;
     window.set_size(PhysicalSize::new(size.width, size.height));
-    ui.window.show().map_err(|e| format!("cannot show the kiosk's screen: {e}"))?;
+    ui.window
+        .show()
+        .map_err(|e| format!("cannot show the kiosk's screen: {e}"))?;
 
     let mut buffer = slint::SharedPixelBuffer::<Rgb8Pixel>::new(size.width, size.height);
     slint::platform::update_timers_and_animations();
@@ -138,7 +146,10 @@ pub fn screenshot(
             }
         }
         // The start time comes from /proc in clock ticks, so the figure is only that fine.
-        println!("first_frame_resolution_ms={}", 1000 / clock_ticks_per_second());
+        println!(
+            "first_frame_resolution_ms={}",
+            1000 / clock_ticks_per_second()
+        );
         println!("frame_ms={:.2}", frame.as_secs_f64() * 1000.0);
         println!("frame_size={size}");
         println!(
@@ -152,7 +163,10 @@ pub fn screenshot(
 
 /// Repaints the whole window: with a new-buffer repaint type the renderer draws every pixel,
 /// as it would for a frame nothing is known about.
-fn draw_full_frame(window: &MinimalSoftwareWindow, buffer: &mut slint::SharedPixelBuffer<Rgb8Pixel>) {
+fn draw_full_frame(
+    window: &MinimalSoftwareWindow,
+    buffer: &mut slint::SharedPixelBuffer<Rgb8Pixel>,
+) {
     window.request_redraw();
     let stride = buffer.width() as usize;
     window.draw_if_needed(|renderer| {
@@ -160,9 +174,16 @@ fn draw_full_frame(window: &MinimalSoftwareWindow, buffer: &mut slint::SharedPix
     });
 }
 
-fn write_png(path: &Path, buffer: &slint::SharedPixelBuffer<Rgb8Pixel>) -> Result<(), png::EncodingError> {
+fn write_png(
+    path: &Path,
+    buffer: &slint::SharedPixelBuffer<Rgb8Pixel>,
+) -> Result<(), png::EncodingError> {
     let file = std::fs::File::create(path)?;
-    let mut encoder = png::Encoder::new(std::io::BufWriter::new(file), buffer.width(), buffer.height());
+    let mut encoder = png::Encoder::new(
+        std::io::BufWriter::new(file),
+        buffer.width(),
+        buffer.height(),
+    );
     encoder.set_color(png::ColorType::Rgb);
     encoder.set_depth(png::BitDepth::Eight);
     let mut writer = encoder.write_header()?;
@@ -173,16 +194,21 @@ fn write_png(path: &Path, buffer: &slint::SharedPixelBuffer<Rgb8Pixel>) -> Resul
 /// How long ago the process started, from the kernel's record of its start (which includes
 /// loading the program, unlike a clock read in `main`).
 fn process_age() -> Result<Duration, String> {
-    let stat = std::fs::read_to_string("/proc/self/stat").map_err(|e| format!("/proc/self/stat: {e}"))?;
+    let stat =
+        std::fs::read_to_string("/proc/self/stat").map_err(|e| format!("/proc/self/stat: {e}"))?;
     // The command name (field 2) may hold spaces and parentheses; the fields after it don't.
-    let after_name = stat.rsplit_once(')').map(|(_, rest)| rest).ok_or("/proc/self/stat has no command name")?;
+    let after_name = stat
+        .rsplit_once(')')
+        .map(|(_, rest)| rest)
+        .ok_or("/proc/self/stat has no command name")?;
     // Field 22, `starttime`, counted from field 3 just after the name.
     let start_ticks: u64 = after_name
         .split_whitespace()
         .nth(22 - 3)
         .and_then(|t| t.parse().ok())
         .ok_or("/proc/self/stat has no start time")?;
-    let uptime = std::fs::read_to_string("/proc/uptime").map_err(|e| format!("/proc/uptime: {e}"))?;
+    let uptime =
+        std::fs::read_to_string("/proc/uptime").map_err(|e| format!("/proc/uptime: {e}"))?;
     let uptime: f64 = uptime
         .split_whitespace()
         .next()
@@ -213,8 +239,20 @@ mod tests {
 
     #[test]
     fn sizes_are_read_as_width_x_height() {
-        assert_eq!("1280x800".parse(), Ok(ScreenSize { width: 1280, height: 800 }));
-        assert_eq!("800X480".parse(), Ok(ScreenSize { width: 800, height: 480 }));
+        assert_eq!(
+            "1280x800".parse(),
+            Ok(ScreenSize {
+                width: 1280,
+                height: 800
+            })
+        );
+        assert_eq!(
+            "800X480".parse(),
+            Ok(ScreenSize {
+                width: 800,
+                height: 480
+            })
+        );
         assert!("800".parse::<ScreenSize>().is_err());
         assert!("0x480".parse::<ScreenSize>().is_err());
         assert!("axb".parse::<ScreenSize>().is_err());

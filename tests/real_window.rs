@@ -25,6 +25,10 @@ fn a_visit_by_taps_in_a_real_window() {
     let started = Instant::now();
     common::init_backend();
     let twin = TestKiosk::new("shop");
+    assert!(
+        twin.has("Start"),
+        "elements cannot be found by label: build with SLINT_EMIT_DEBUG_INFO=1 (scripts/test sets it)"
+    );
     let mut kiosk = RealKiosk::start();
 
     let touchpoint = option_labels(&twin, "touchpoint")[2].clone();
@@ -33,7 +37,10 @@ fn a_visit_by_taps_in_a_real_window() {
     kiosk.tap(&twin, "Start");
     kiosk.tap(&twin, &touchpoint);
     kiosk.tap(&twin, "Very unhappy");
-    assert!(twin.has(&reason_question), "a low rating asks {reason_question:?}");
+    assert!(
+        twin.has(&reason_question),
+        "a low rating asks {reason_question:?}"
+    );
     kiosk.tap(&twin, &reasons[0]);
     kiosk.tap(&twin, "Next");
     kiosk.type_text(&twin, "Slow");
@@ -41,31 +48,70 @@ fn a_visit_by_taps_in_a_real_window() {
     kiosk.tap(&twin, "No thanks");
     kiosk.tap(&twin, "Skip");
 
-    twin.wait_for("the thanks screen", |k| matches!(k.ui.screen(), Screen::Thanks { .. }));
-    let expected = twin.records().pop().expect("the in-process visit was stored");
+    twin.wait_for("the thanks screen", |k| {
+        matches!(k.ui.screen(), Screen::Thanks { .. })
+    });
+    let expected = twin
+        .records()
+        .pop()
+        .expect("the in-process visit was stored");
 
     let record = kiosk.the_one_record();
     assert_eq!(record.outcome, Outcome::Completed);
-    assert_eq!((record.site_id.as_str(), record.device_id.as_str()), ("window-test-site", "window-test-kiosk"));
+    assert_eq!(
+        (record.site_id.as_str(), record.device_id.as_str()),
+        ("window-test-site", "window-test-kiosk")
+    );
     assert_eq!(record.service.as_deref(), Some("checkout-queue"));
-    assert_eq!(answers(&record), answers(&expected), "the real window recorded what the same taps record in-process");
+    assert_eq!(
+        answers(&record),
+        answers(&expected),
+        "the real window recorded what the same taps record in-process"
+    );
     assert!(
-        answers(&record).contains(&("comment".into(), serde_json::json!({"type": "text", "text": "Slow"}))),
+        answers(&record).contains(&(
+            "overall".into(),
+            serde_json::json!({"type": "rating", "scale": "smiley5", "value": 1})
+        )),
+        "{:?}",
+        answers(&record)
+    );
+    assert!(
+        answers(&record).contains(&(
+            "comment".into(),
+            serde_json::json!({"type": "text", "text": "Slow"})
+        )),
         "{:?}",
         answers(&record)
     );
 
     let log = kiosk.wait_for_log("response stored");
-    assert!(log.contains("visit finished"), "the kiosk's log tells of the visit:\n{log}");
-    assert!(log.contains(&record.id.to_string()), "the log names the stored response {}:\n{log}", record.id);
+    assert!(
+        log.contains("visit finished"),
+        "the kiosk's log tells of the visit:\n{log}"
+    );
+    assert!(
+        log.contains(&record.id.to_string()),
+        "the log names the stored response {}:\n{log}",
+        record.id
+    );
 
     kiosk.check_screenshot();
     kiosk.stop();
-    assert!(started.elapsed() < Duration::from_secs(50), "took {:?}", started.elapsed());
+    assert!(
+        started.elapsed() < Duration::from_secs(50),
+        "took {:?}",
+        started.elapsed()
+    );
 }
 
 fn option_labels(k: &TestKiosk, step: &str) -> Vec<String> {
-    match &k.survey.step(step).expect("the shop survey has the step").kind {
+    match &k
+        .survey
+        .step(step)
+        .expect("the shop survey has the step")
+        .kind
+    {
         StepKind::Service { options, .. } | StepKind::Choice { options, .. } => {
             options.iter().map(|o| k.en(&o.label)).collect()
         }
@@ -74,11 +120,22 @@ fn option_labels(k: &TestKiosk, step: &str) -> Vec<String> {
 }
 
 fn reason_set(k: &TestKiosk, step: &str, rating: i32) -> (String, Vec<String>) {
-    let StepKind::Reasons { sets, .. } = &k.survey.step(step).expect("the shop survey has the step").kind else {
+    let StepKind::Reasons { sets, .. } = &k
+        .survey
+        .step(step)
+        .expect("the shop survey has the step")
+        .kind
+    else {
         panic!("{step} is not a reasons step")
     };
-    let set = sets.iter().find(|s| s.ratings.contains(&rating)).expect("a reason set for the rating");
-    (k.en(&set.question), set.options.iter().map(|o| k.en(&o.label)).collect())
+    let set = sets
+        .iter()
+        .find(|s| s.ratings.contains(&rating))
+        .expect("a reason set for the rating");
+    (
+        k.en(&set.question),
+        set.options.iter().map(|o| k.en(&o.label)).collect(),
+    )
 }
 
 /// The answers without their timings, which differ between any two runs.
@@ -86,7 +143,12 @@ fn answers(record: &ResponseRecord) -> Vec<(String, serde_json::Value)> {
     record
         .answers
         .iter()
-        .map(|a| (a.step_id.clone(), serde_json::to_value(&a.value).expect("answers serialise")))
+        .map(|a| {
+            (
+                a.step_id.clone(),
+                serde_json::to_value(&a.value).expect("answers serialise"),
+            )
+        })
         .collect()
 }
 
@@ -108,7 +170,9 @@ impl Running {
         if matches!(self.child.try_wait(), Ok(Some(_))) {
             return;
         }
-        let _ = Command::new("kill").args(["-TERM", &self.child.id().to_string()]).status();
+        let _ = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status();
         let deadline = Instant::now() + Duration::from_secs(5);
         while Instant::now() < deadline {
             if matches!(self.child.try_wait(), Ok(Some(_))) {
@@ -132,7 +196,15 @@ impl Drop for Running {
 /// time never share one.
 fn start_xvfb() -> (Running, String) {
     let child = Command::new("Xvfb")
-        .args(["-displayfd", "1", "-screen", "0", "1024x768x24", "-nolisten", "tcp"])
+        .args([
+            "-displayfd",
+            "1",
+            "-screen",
+            "0",
+            "1024x768x24",
+            "-nolisten",
+            "tcp",
+        ])
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
@@ -146,7 +218,11 @@ fn start_xvfb() -> (Running, String) {
         Err(e) => panic!("cannot start Xvfb: {e}"),
     };
     let stdout = child.stdout.take().expect("piped");
-    let mut xvfb = Running { name: "Xvfb", child, ended: false };
+    let mut xvfb = Running {
+        name: "Xvfb",
+        child,
+        ended: false,
+    };
     // Xvfb writes the display number it chose once it accepts connections.
     let (tx, rx) = mpsc::channel();
     std::thread::spawn(move || {
@@ -183,7 +259,10 @@ impl RealKiosk {
         // looked at afterwards.
         let scratch = PathBuf::from(env!("CARGO_TARGET_TMPDIR"));
         std::fs::create_dir_all(&scratch).expect("the target folder is writable");
-        let dir = tempfile::Builder::new().prefix("real-window-").tempdir_in(&scratch).expect("a scratch folder");
+        let dir = tempfile::Builder::new()
+            .prefix("real-window-")
+            .tempdir_in(&scratch)
+            .expect("a scratch folder");
         let responses = dir.path().join("responses.jsonl");
         let log = dir.path().join("kiosk.log");
         let config = dir.path().join("earshot.toml");
@@ -217,7 +296,11 @@ impl RealKiosk {
             .spawn()
             .expect("the kiosk binary starts");
         let mut kiosk = RealKiosk {
-            kiosk: Running { name: "the kiosk", child, ended: false },
+            kiosk: Running {
+                name: "the kiosk",
+                child,
+                ended: false,
+            },
             xvfb,
             display,
             window: String::new(),
@@ -226,7 +309,7 @@ impl RealKiosk {
             log,
         };
         kiosk.window = kiosk.find_window();
-        kiosk.settle(None, "the first frame");
+        kiosk.settle(None, "the kiosk started");
         kiosk
     }
 
@@ -243,7 +326,9 @@ impl RealKiosk {
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
             .spawn()
-            .unwrap_or_else(|e| panic!("cannot run xdotool ({e}): run scripts/test, which installs it"));
+            .unwrap_or_else(|e| {
+                panic!("cannot run xdotool ({e}): run scripts/test, which installs it")
+            });
         let deadline = Instant::now() + Duration::from_secs(20);
         loop {
             if let Ok(Some(_)) = search.try_wait() {
@@ -252,18 +337,29 @@ impl RealKiosk {
             if let Ok(Some(status)) = self.kiosk.child.try_wait() {
                 let _ = search.kill();
                 let _ = search.wait();
-                panic!("the kiosk exited ({status}) before showing its window:\n{}", self.log_text());
+                panic!(
+                    "the kiosk exited ({status}) before showing its window:\n{}",
+                    self.log_text()
+                );
             }
             if Instant::now() > deadline {
                 let _ = search.kill();
                 let _ = search.wait();
-                panic!("no window named Earshot appeared within 20 s:\n{}", self.log_text());
+                panic!(
+                    "no window named Earshot appeared within 20 s:\n{}",
+                    self.log_text()
+                );
             }
             std::thread::sleep(Duration::from_millis(20));
         }
         let mut ids = String::new();
-        std::io::Read::read_to_string(&mut search.stdout.take().expect("piped"), &mut ids).expect("xdotool's output");
-        ids.lines().next().map(str::to_string).filter(|id| !id.is_empty()).expect("xdotool names the window")
+        std::io::Read::read_to_string(&mut search.stdout.take().expect("piped"), &mut ids)
+            .expect("xdotool's output");
+        ids.lines()
+            .next()
+            .map(str::to_string)
+            .filter(|id| !id.is_empty())
+            .expect("xdotool names the window")
     }
 
     /// The window's pixels as raw RGB, straight from the X server.
@@ -274,34 +370,42 @@ impl RealKiosk {
             .stdin(Stdio::null())
             .stderr(Stdio::piped())
             .output()
-            .unwrap_or_else(|e| panic!("cannot run import ({e}): run scripts/test, which installs imagemagick"));
-        assert!(out.status.success(), "import failed: {}", String::from_utf8_lossy(&out.stderr));
+            .unwrap_or_else(|e| {
+                panic!("cannot run import ({e}): run scripts/test, which installs imagemagick")
+            });
+        assert!(
+            out.status.success(),
+            "import failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         out.stdout
     }
 
-    /// Waits until the window shows something other than `before` (when given), then until it
-    /// holds still: a screen change, a highlight or a typed letter has been drawn and any
-    /// transition has finished. A picture that never holds still (a blinking caret) is
-    /// accepted after a while.
+    /// Waits until the window shows something other than `before` (when given) and other
+    /// than one flat colour, then until it holds still: a screen change, a highlight or a
+    /// typed letter has been drawn and any transition has finished. A picture that never
+    /// holds still (a blinking caret) is accepted after a while.
     fn settle(&mut self, before: Option<&[u8]>, what: &str) {
-        let deadline = Instant::now() + Duration::from_secs(5);
+        let deadline = Instant::now() + Duration::from_secs(if before.is_some() { 5 } else { 20 });
         let mut last = self.capture();
-        if let Some(before) = before {
-            while last == before {
-                assert!(self.kiosk_alive(), "the kiosk exited after {what}:\n{}", self.log_text());
-                assert!(Instant::now() < deadline, "the window did not change after {what} within 5 s");
-                std::thread::sleep(Duration::from_millis(15));
-                last = self.capture();
-            }
+        while before.is_some_and(|b| b == last) || is_blank(&last) {
+            assert!(
+                self.kiosk_alive(),
+                "the kiosk exited after {what}:\n{}",
+                self.log_text()
+            );
+            assert!(
+                Instant::now() < deadline,
+                "the window did not change after {what}"
+            );
+            std::thread::sleep(Duration::from_millis(15));
+            last = self.capture();
         }
         let still_deadline = Instant::now() + Duration::from_millis(1500);
-        loop {
+        while Instant::now() < still_deadline {
             std::thread::sleep(Duration::from_millis(40));
             let now = self.capture();
-            if now == last && !is_blank(&now) {
-                return;
-            }
-            if Instant::now() > still_deadline {
+            if now == last {
                 return;
             }
             last = now;
@@ -316,9 +420,12 @@ impl RealKiosk {
     fn tap(&mut self, twin: &TestKiosk, label: &str) {
         let found = twin.find(label);
         // The same element that `TestKiosk::tap` chooses: the topmost.
-        let element = found
-            .last()
-            .unwrap_or_else(|| panic!("nothing labelled {label:?} on screen {:?}", twin.ui.screen()));
+        let element = found.last().unwrap_or_else(|| {
+            panic!(
+                "nothing labelled {label:?} on screen {:?}",
+                twin.ui.screen()
+            )
+        });
         let position = element.absolute_position();
         let size = element.size();
         let x = (position.x + size.width / 2.0).round() as i32;
@@ -330,10 +437,21 @@ impl RealKiosk {
         let before = self.capture();
         let status = self
             .xdotool()
-            .args(["mousemove", "--window", &self.window, &x.to_string(), &y.to_string(), "click", "1"])
+            .args([
+                "mousemove",
+                "--window",
+                &self.window,
+                &x.to_string(),
+                &y.to_string(),
+                "click",
+                "1",
+            ])
             .status()
             .expect("xdotool runs");
-        assert!(status.success(), "xdotool could not tap {label:?} at ({x}, {y})");
+        assert!(
+            status.success(),
+            "xdotool could not tap {label:?} at ({x}, {y})"
+        );
         twin.tap(label);
         // Lets the twin's transitions finish, so the next element's centre is where it comes to
         // rest, as it will in the real window.
@@ -344,7 +462,11 @@ impl RealKiosk {
     /// Types on the on-screen keyboard as `TestKiosk::type_text` does.
     fn type_text(&mut self, twin: &TestKiosk, text: &str) {
         for c in text.chars() {
-            let key = if c == ' ' { "Space".to_string() } else { c.to_string() };
+            let key = if c == ' ' {
+                "Space".to_string()
+            } else {
+                c.to_string()
+            };
             if !twin.has(&key) && c.is_uppercase() {
                 self.tap(twin, "Shift");
             }
@@ -360,11 +482,19 @@ impl RealKiosk {
                 // Anything written twice would be there by the time the log says it was stored.
                 self.wait_for_log("response stored");
                 let records = common::read_records(&self.responses);
-                assert_eq!(records.len(), 1, "exactly one response for one visit: {records:#?}");
+                assert_eq!(
+                    records.len(),
+                    1,
+                    "exactly one response for one visit: {records:#?}"
+                );
                 return records.into_iter().next().expect("one record");
             }
             assert!(self.kiosk_alive(), "the kiosk exited:\n{}", self.log_text());
-            assert!(Instant::now() < deadline, "no response stored within 10 s:\n{}", self.log_text());
+            assert!(
+                Instant::now() < deadline,
+                "no response stored within 10 s:\n{}",
+                self.log_text()
+            );
             std::thread::sleep(Duration::from_millis(20));
         }
     }
@@ -381,14 +511,22 @@ impl RealKiosk {
             if text.contains(needle) {
                 return text;
             }
-            assert!(Instant::now() < deadline, "the kiosk's log never said {needle:?}:\n{text}");
+            assert!(
+                Instant::now() < deadline,
+                "the kiosk's log never said {needle:?}:\n{text}"
+            );
             std::thread::sleep(Duration::from_millis(20));
         }
     }
 
     /// A PNG of the window as the X server has it: the size the config asks for and not blank.
     fn check_screenshot(&self) {
-        let path = self.dir.as_ref().expect("the scratch folder").path().join("window.png");
+        let path = self
+            .dir
+            .as_ref()
+            .expect("the scratch folder")
+            .path()
+            .join("window.png");
         let status = Command::new("import")
             .env("DISPLAY", &self.display)
             .args(["-window", &self.window])
@@ -398,14 +536,26 @@ impl RealKiosk {
             .expect("import runs");
         assert!(status.success(), "import could not photograph the window");
         let (width, height, rgb) = read_png_rgb(&path);
-        assert_eq!((width, height), (WIDTH, HEIGHT), "the window has the configured size");
+        assert_eq!(
+            (width, height),
+            (WIDTH, HEIGHT),
+            "the window has the configured size"
+        );
         assert!(!is_blank(&rgb), "the window shows something");
         let colours: std::collections::HashSet<&[u8]> = rgb.chunks_exact(3).collect();
-        assert!(colours.len() > 16, "a drawn screen has text and shapes, not {} colours", colours.len());
+        assert!(
+            colours.len() > 16,
+            "a drawn screen has text and shapes, not {} colours",
+            colours.len()
+        );
     }
 
     fn stop(&mut self) {
-        assert!(self.kiosk_alive(), "the kiosk is still running at the end:\n{}", self.log_text());
+        assert!(
+            self.kiosk_alive(),
+            "the kiosk is still running at the end:\n{}",
+            self.log_text()
+        );
         self.kiosk.end();
         self.xvfb.end();
     }
@@ -417,7 +567,10 @@ impl Drop for RealKiosk {
         self.xvfb.end();
         if std::thread::panicking() {
             if let Some(dir) = self.dir.take() {
-                eprintln!("the kiosk's files (config, log, responses, pictures) are kept in {}", dir.keep().display());
+                eprintln!(
+                    "the kiosk's files (config, log, responses, pictures) are kept in {}",
+                    dir.keep().display()
+                );
             }
         }
     }
@@ -459,9 +612,15 @@ fn read_png_rgb(path: &Path) -> (u32, u32, Vec<u8>) {
     let bytes = &buffer[..info.buffer_size()];
     let rgb = match info.color_type {
         png::ColorType::Rgb => bytes.to_vec(),
-        png::ColorType::Rgba => bytes.chunks_exact(4).flat_map(|p| [p[0], p[1], p[2]]).collect(),
+        png::ColorType::Rgba => bytes
+            .chunks_exact(4)
+            .flat_map(|p| [p[0], p[1], p[2]])
+            .collect(),
         png::ColorType::Grayscale => bytes.iter().flat_map(|&v| [v, v, v]).collect(),
-        png::ColorType::GrayscaleAlpha => bytes.chunks_exact(2).flat_map(|p| [p[0], p[0], p[0]]).collect(),
+        png::ColorType::GrayscaleAlpha => bytes
+            .chunks_exact(2)
+            .flat_map(|p| [p[0], p[0], p[0]])
+            .collect(),
         other => panic!("unexpected PNG colour type {other:?}"),
     };
     (info.width, info.height, rgb)
