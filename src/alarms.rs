@@ -54,8 +54,19 @@ impl Alarms {
         if is_new {
             tracing::warn!(alarm = kind.code(), %problem, %fix, "alarm raised");
         }
-        let raised_at = active.get(&kind).map(|a| a.raised_at).unwrap_or_else(SystemTime::now);
-        active.insert(kind, Alarm { kind, problem, fix, raised_at });
+        let raised_at = active
+            .get(&kind)
+            .map(|a| a.raised_at)
+            .unwrap_or_else(SystemTime::now);
+        active.insert(
+            kind,
+            Alarm {
+                kind,
+                problem,
+                fix,
+                raised_at,
+            },
+        );
     }
 
     pub fn clear(&self, kind: AlarmKind) {
@@ -66,11 +77,19 @@ impl Alarms {
     }
 
     pub fn active(&self) -> Vec<Alarm> {
-        self.active.lock().unwrap_or_else(PoisonError::into_inner).values().cloned().collect()
+        self.active
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .values()
+            .cloned()
+            .collect()
     }
 
     pub fn is_active(&self, kind: AlarmKind) -> bool {
-        self.active.lock().unwrap_or_else(PoisonError::into_inner).contains_key(&kind)
+        self.active
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .contains_key(&kind)
     }
 }
 
@@ -84,7 +103,11 @@ mod tests {
         let other_part = alarms.clone();
         alarms.raise(AlarmKind::ResponseNotStored, "disk full", "free space");
         let first = alarms.active()[0].raised_at;
-        other_part.raise(AlarmKind::ResponseNotStored, "disk still full", "free space");
+        other_part.raise(
+            AlarmKind::ResponseNotStored,
+            "disk still full",
+            "free space",
+        );
         let active = alarms.active();
         assert_eq!(active.len(), 1);
         assert_eq!(active[0].problem, "disk still full");

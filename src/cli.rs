@@ -99,19 +99,36 @@ fn run_command(cli: Cli) -> Result<ExitCode, String> {
             let survey = load_survey(&config, &source, survey.as_deref(), &alarms)?;
             run_kiosk(config, survey, alarms)
         }
-        Command::Simulate { visits, survey, seed } => {
+        Command::Simulate {
+            visits,
+            survey,
+            seed,
+        } => {
             let survey = load_survey(&config, &source, survey.as_deref(), &alarms)?;
             let sink = JsonlFileSink::start(config.responses_path());
             let seed = seed.unwrap_or_else(|| fastrand::u64(..));
-            let summary = crate::simulate::run_and_report(survey, device_ids(&config), &sink, visits, seed);
-            Ok(if summary.store_failures == 0 { ExitCode::SUCCESS } else { ExitCode::FAILURE })
+            let summary =
+                crate::simulate::run_and_report(survey, device_ids(&config), &sink, visits, seed);
+            Ok(if summary.store_failures == 0 {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::FAILURE
+            })
         }
-        Command::Screenshot { out, size, survey: survey_path, timings } => {
+        Command::Screenshot {
+            out,
+            size,
+            survey: survey_path,
+            timings,
+        } => {
             // A picture of a draft survey must not make the draft the kiosk's fallback survey.
             let survey = match survey_path {
                 Some(path) => {
                     let text = read_survey_text(&path)?;
-                    Arc::new(survey::parse(&text, &path.display().to_string()).map_err(|e| e.to_string())?)
+                    Arc::new(
+                        survey::parse(&text, &path.display().to_string())
+                            .map_err(|e| e.to_string())?,
+                    )
                 }
                 None => load_survey(&config, &source, None, &alarms)?,
             };
@@ -144,7 +161,10 @@ fn check_survey(path: &Path) -> ExitCode {
         }
         Err(errors) => {
             eprintln!("{errors}");
-            eprintln!("{name}: {} problem(s); the kiosk will not use this file until they are fixed", errors.0.len());
+            eprintln!(
+                "{name}: {} problem(s); the kiosk will not use this file until they are fixed",
+                errors.0.len()
+            );
             ExitCode::FAILURE
         }
     }
@@ -173,12 +193,20 @@ fn last_good_path() -> PathBuf {
 /// Loads the survey to show: `--survey`, else the configured file, else the built-in demo.
 /// If the file is invalid, the last good survey stays in force and staff are alarmed; only a
 /// device that never had a good survey refuses to start.
-fn load_survey(config: &Config, source: &ConfigSource, override_path: Option<&Path>, alarms: &Alarms) -> Result<Arc<Survey>, String> {
+fn load_survey(
+    config: &Config,
+    source: &ConfigSource,
+    override_path: Option<&Path>,
+    alarms: &Alarms,
+) -> Result<Arc<Survey>, String> {
     let path = override_path.or(config.survey.path.as_deref());
     let Some(path) = path else {
         let name = &config.survey.demo;
-        let text = config::demo_survey(name).ok_or_else(|| format!("no built-in survey called {name}"))?;
-        return survey::parse(text, &format!("built-in {name} survey")).map(Arc::new).map_err(|e| e.to_string());
+        let text =
+            config::demo_survey(name).ok_or_else(|| format!("no built-in survey called {name}"))?;
+        return survey::parse(text, &format!("built-in {name} survey"))
+            .map(Arc::new)
+            .map_err(|e| e.to_string());
     };
     let name = path.display().to_string();
     let problem = match read_survey_text(path) {
@@ -228,7 +256,10 @@ fn remember_good_survey(text: &str) {
 }
 
 fn device_ids(config: &Config) -> DeviceIds {
-    DeviceIds { site_id: config.device.site.clone(), device_id: config.device.id.clone() }
+    DeviceIds {
+        site_id: config.device.site.clone(),
+        device_id: config.device.id.clone(),
+    }
 }
 
 fn run_kiosk(config: Config, survey: Arc<Survey>, alarms: Alarms) -> Result<ExitCode, String> {
@@ -257,6 +288,8 @@ fn run_kiosk(config: Config, survey: Arc<Survey>, alarms: Alarms) -> Result<Exit
         window.set_size(slint::LogicalSize::new(w as f32, h as f32));
     }
     ui.attach_scanner(Box::new(NoScanner));
-    ui.window.run().map_err(|e| format!("the display stopped: {e}"))?;
+    ui.window
+        .run()
+        .map_err(|e| format!("the display stopped: {e}"))?;
     Ok(ExitCode::SUCCESS)
 }

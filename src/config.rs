@@ -48,7 +48,10 @@ pub struct SurveyConfig {
 
 impl Default for SurveyConfig {
     fn default() -> Self {
-        SurveyConfig { path: None, demo: default_demo() }
+        SurveyConfig {
+            path: None,
+            demo: default_demo(),
+        }
     }
 }
 
@@ -72,7 +75,11 @@ pub struct KioskConfig {
 
 impl Default for KioskConfig {
     fn default() -> Self {
-        KioskConfig { fullscreen: false, hide_cursor: false, window_size: default_window_size() }
+        KioskConfig {
+            fullscreen: false,
+            hide_cursor: false,
+            window_size: default_window_size(),
+        }
     }
 }
 
@@ -107,18 +114,28 @@ impl std::fmt::Display for ConfigSource {
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
     #[error("cannot read the configuration file {path}: {source}. Fix: check that the file exists and that the earshot user may read it, or pass another file with --config")]
-    Read { path: PathBuf, source: std::io::Error },
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
     #[error("the configuration file {path} is not valid: {message}Fix: correct that line (see docs/configuration in the README), or remove the file to run the built-in demo")]
     Invalid { path: PathBuf, message: String },
     #[error("the configuration file {path} names an unknown demo survey \"{name}\". Fix: use one of: {known}, or set [survey] path to a survey file")]
-    UnknownDemo { path: String, name: String, known: String },
+    UnknownDemo {
+        path: String,
+        name: String,
+        known: String,
+    },
 }
 
 impl Config {
     /// The configuration used when there is no file: a demo shop kiosk in a window.
     pub fn demo() -> Config {
         Config {
-            device: DeviceConfig { id: "demo-kiosk".into(), site: "demo-site".into() },
+            device: DeviceConfig {
+                id: "demo-kiosk".into(),
+                site: "demo-site".into(),
+            },
             survey: SurveyConfig::default(),
             kiosk: KioskConfig::default(),
             responses: ResponsesConfig::default(),
@@ -126,8 +143,10 @@ impl Config {
     }
 
     pub fn parse(text: &str, path: &Path) -> Result<Config, ConfigError> {
-        let config: Config = toml::from_str(text)
-            .map_err(|e| ConfigError::Invalid { path: path.to_path_buf(), message: e.to_string() })?;
+        let config: Config = toml::from_str(text).map_err(|e| ConfigError::Invalid {
+            path: path.to_path_buf(),
+            message: e.to_string(),
+        })?;
         config.check(&path.display().to_string())?;
         Ok(config)
     }
@@ -137,7 +156,11 @@ impl Config {
             return Err(ConfigError::UnknownDemo {
                 path: origin.to_string(),
                 name: self.survey.demo.clone(),
-                known: DEMO_SURVEYS.iter().map(|(n, _)| *n).collect::<Vec<_>>().join(", "),
+                known: DEMO_SURVEYS
+                    .iter()
+                    .map(|(n, _)| *n)
+                    .collect::<Vec<_>>()
+                    .join(", "),
             });
         }
         Ok(())
@@ -158,9 +181,14 @@ impl Config {
             None if system.exists() => system,
             None => return Ok((Config::demo(), ConfigSource::BuiltInDemo)),
         };
-        let text = std::fs::read_to_string(path)
-            .map_err(|source| ConfigError::Read { path: path.to_path_buf(), source })?;
-        Ok((Config::parse(&text, path)?, ConfigSource::File(path.to_path_buf())))
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        Ok((
+            Config::parse(&text, path)?,
+            ConfigSource::File(path.to_path_buf()),
+        ))
     }
 
     /// The responses file, resolved against the state directory when not configured.
@@ -177,7 +205,12 @@ impl Config {
 pub fn state_dir() -> PathBuf {
     if let Some(dir) = std::env::var_os("STATE_DIRECTORY").filter(|d| !d.is_empty()) {
         // systemd may pass several, separated by ':'; the first is ours.
-        let first = dir.to_string_lossy().split(':').next().unwrap_or_default().to_string();
+        let first = dir
+            .to_string_lossy()
+            .split(':')
+            .next()
+            .unwrap_or_default()
+            .to_string();
         return PathBuf::from(first);
     }
     directories::ProjectDirs::from("", "", "earshot")
@@ -186,7 +219,10 @@ pub fn state_dir() -> PathBuf {
 }
 
 pub fn demo_survey(name: &str) -> Option<&'static str> {
-    DEMO_SURVEYS.iter().find(|(n, _)| *n == name).map(|(_, text)| *text)
+    DEMO_SURVEYS
+        .iter()
+        .find(|(n, _)| *n == name)
+        .map(|(_, text)| *text)
 }
 
 #[cfg(test)]
@@ -207,7 +243,10 @@ mod tests {
         let system = dir.path().join("system.toml");
         std::fs::write(&system, "[device]\nid = \"sys\"\nsite = \"s\"\n").unwrap();
         let (config, source) = Config::load_from(None, &system).unwrap();
-        assert_eq!((config.device.id.as_str(), source), ("sys", ConfigSource::File(system.clone())));
+        assert_eq!(
+            (config.device.id.as_str(), source),
+            ("sys", ConfigSource::File(system.clone()))
+        );
 
         let explicit = dir.path().join("mine.toml");
         std::fs::write(
@@ -226,22 +265,37 @@ mod tests {
         let err = Config::load_from(Some(Path::new("/nonexistent/x.toml")), Path::new("/nope"))
             .unwrap_err()
             .to_string();
-        assert!(err.contains("/nonexistent/x.toml") && err.contains("Fix:"), "{err}");
+        assert!(
+            err.contains("/nonexistent/x.toml") && err.contains("Fix:"),
+            "{err}"
+        );
     }
 
     #[test]
     fn typos_are_reported_with_the_line() {
-        let err = Config::parse("[device]\nid = \"a\"\nsite = \"b\"\n\n[kiosk]\nfulscreen = true\n", Path::new("e.toml"))
-            .unwrap_err()
-            .to_string();
-        assert!(err.contains("e.toml") && err.contains("line 6") && err.contains("fulscreen"), "{err}");
+        let err = Config::parse(
+            "[device]\nid = \"a\"\nsite = \"b\"\n\n[kiosk]\nfulscreen = true\n",
+            Path::new("e.toml"),
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(
+            err.contains("e.toml") && err.contains("line 6") && err.contains("fulscreen"),
+            "{err}"
+        );
     }
 
     #[test]
     fn an_unknown_demo_lists_the_known_ones() {
-        let err = Config::parse("[device]\nid = \"a\"\nsite = \"b\"\n[survey]\ndemo = \"zoo\"\n", Path::new("e.toml"))
-            .unwrap_err()
-            .to_string();
-        assert!(err.contains("zoo") && err.contains("shop, council"), "{err}");
+        let err = Config::parse(
+            "[device]\nid = \"a\"\nsite = \"b\"\n[survey]\ndemo = \"zoo\"\n",
+            Path::new("e.toml"),
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(
+            err.contains("zoo") && err.contains("shop, council"),
+            "{err}"
+        );
     }
 }

@@ -42,12 +42,18 @@ pub struct SimulatedHardware {
 
 impl SimulatedHardware {
     pub fn actions(&self) -> Vec<HardwareAction> {
-        self.actions.lock().unwrap_or_else(PoisonError::into_inner).clone()
+        self.actions
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
     }
 
     fn record(&self, action: HardwareAction) {
         tracing::debug!(?action, "simulated hardware");
-        self.actions.lock().unwrap_or_else(PoisonError::into_inner).push(action);
+        self.actions
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .push(action);
     }
 }
 

@@ -26,15 +26,27 @@ pub struct Summary {
 /// a required step nobody can answer would otherwise loop).
 const MAX_ACTIONS: usize = 200;
 
-pub fn run(survey: Arc<Survey>, ids: DeviceIds, sink: &dyn ResponseSink, visits: u64, seed: u64) -> Summary {
+pub fn run(
+    survey: Arc<Survey>,
+    ids: DeviceIds,
+    sink: &dyn ResponseSink,
+    visits: u64,
+    seed: u64,
+) -> Summary {
     let mut rng = fastrand::Rng::with_seed(seed);
     let mut kiosk = Kiosk::new(Arc::clone(&survey), ids, rng.u64(..));
-    let mut at = Moment { mono: Duration::from_secs(1), wall: SystemTime::now(), wall_synchronized: true };
+    let mut at = Moment {
+        mono: Duration::from_secs(1),
+        wall: SystemTime::now(),
+        wall_synchronized: true,
+    };
     let mut summary = Summary::default();
 
     let send = |kiosk: &mut Kiosk, event: Event, at: Moment, summary: &mut Summary| {
         let reaction = kiosk.handle(event, at);
-        let Some(record) = reaction.finished else { return };
+        let Some(record) = reaction.finished else {
+            return;
+        };
         summary.visits += 1;
         summary.answers += record.answers.len() as u64;
         summary.flagged_misuse += u64::from(record.flags.suspected_misuse);
@@ -42,9 +54,12 @@ pub fn run(survey: Arc<Survey>, ids: DeviceIds, sink: &dyn ResponseSink, visits:
         *summary.outcomes.entry(outcome_name(outcome)).or_default() += 1;
         let id = record.id;
         let (tx, rx) = mpsc::channel();
-        sink.submit(record, Box::new(move |result| {
-            let _ = tx.send(result);
-        }));
+        sink.submit(
+            record,
+            Box::new(move |result| {
+                let _ = tx.send(result);
+            }),
+        );
         let ok = match rx.recv() {
             Ok(Ok(())) => true,
             Ok(Err(e)) => {
@@ -65,21 +80,33 @@ pub fn run(survey: Arc<Survey>, ids: DeviceIds, sink: &dyn ResponseSink, visits:
 
     for _ in 0..visits {
         // Gaps between visitors: mostly a while, sometimes at once (flagged as misuse).
-        let gap = if rng.u8(..10) == 0 { rng.u64(500..4000) } else { rng.u64(5_000..300_000) };
+        let gap = if rng.u8(..10) == 0 {
+            rng.u64(500..4000)
+        } else {
+            rng.u64(5_000..300_000)
+        };
         at = at.later(Duration::from_millis(gap));
         send(&mut kiosk, Event::Tick, at, &mut summary);
         if !matches!(kiosk.screen(), Screen::Attract) {
             send(&mut kiosk, Event::DismissThanks, at, &mut summary);
         }
         let receipt_on = survey.receipt_mode() != ReceiptMode::Off;
-        let start = if receipt_on && rng.u8(..5) == 0 { Event::Scan(receipt_code(&mut rng)) } else { Event::Start };
+        let start = if receipt_on && rng.u8(..5) == 0 {
+            Event::Scan(receipt_code(&mut rng))
+        } else {
+            Event::Start
+        };
         send(&mut kiosk, start, at, &mut summary);
 
         let mut actions = 0;
         while kiosk.in_visit() {
             actions += 1;
             at = at.later(Duration::from_millis(rng.u64(300..6000)));
-            let event = if actions > MAX_ACTIONS { Event::Cancel } else { next_action(&kiosk, &survey, &mut rng) };
+            let event = if actions > MAX_ACTIONS {
+                Event::Cancel
+            } else {
+                next_action(&kiosk, &survey, &mut rng)
+            };
             if event == Event::Tick {
                 // Walked away: let the idle timeout and the prompt run out.
                 let wait = survey.timing.idle_timeout_s + survey.timing.still_there_s + 1;
@@ -100,11 +127,18 @@ fn outcome_name(o: Outcome) -> &'static str {
 }
 
 fn receipt_code(rng: &mut fastrand::Rng) -> String {
-    format!("S{:03}T{:02}X{:06}", rng.u16(1..999), rng.u8(1..20), rng.u32(..1_000_000))
+    format!(
+        "S{:03}T{:02}X{:06}",
+        rng.u16(1..999),
+        rng.u8(1..20),
+        rng.u32(..1_000_000)
+    )
 }
 
 /// Text a visitor might type, in several scripts.
-const WORDS: &[&str] = &["quick", "slow", "friendly", "queue", "staff", "ł", "ŵ", "很好", "😀", "ok"];
+const WORDS: &[&str] = &[
+    "quick", "slow", "friendly", "queue", "staff", "ł", "ŵ", "很好", "😀", "ok",
+];
 
 fn next_action(kiosk: &Kiosk, survey: &Survey, rng: &mut fastrand::Rng) -> Event {
     if matches!(kiosk.screen(), Screen::StillThere { .. }) {
@@ -122,15 +156,24 @@ fn next_action(kiosk: &Kiosk, survey: &Survey, rng: &mut fastrand::Rng) -> Event
         10..=14 if kiosk.can_skip() => return Event::Skip,
         _ => {}
     }
-    let Some((index, step)) = kiosk.current_step() else { return Event::Cancel };
+    let Some((index, step)) = kiosk.current_step() else {
+        return Event::Cancel;
+    };
     let pick = |rng: &mut fastrand::Rng, ids: Vec<&String>| ids[rng.usize(..ids.len())].clone();
     match &step.kind {
         StepKind::Rating { scale, .. } => Event::Rate(rng.i32(scale.range())),
         StepKind::Agree { .. } => Event::Rate(rng.i32(1..=5)),
-        StepKind::Service { options, .. } | StepKind::Choice { options, multiple: false, .. } => {
-            Event::Pick(pick(rng, options.iter().map(|o| &o.id).collect()))
-        }
-        StepKind::Choice { options, multiple: true, .. } => {
+        StepKind::Service { options, .. }
+        | StepKind::Choice {
+            options,
+            multiple: false,
+            ..
+        } => Event::Pick(pick(rng, options.iter().map(|o| &o.id).collect())),
+        StepKind::Choice {
+            options,
+            multiple: true,
+            ..
+        } => {
             if !kiosk.selected_options(&step.id).is_empty() && rng.bool() {
                 Event::Next
             } else {
@@ -138,7 +181,9 @@ fn next_action(kiosk: &Kiosk, survey: &Survey, rng: &mut fastrand::Rng) -> Event
             }
         }
         StepKind::Reasons { multiple, .. } => {
-            let Some((set, _)) = kiosk.reason_set(index) else { return Event::Skip };
+            let Some((set, _)) = kiosk.reason_set(index) else {
+                return Event::Skip;
+            };
             let id = pick(rng, set.options.iter().map(|o| &o.id).collect());
             match multiple {
                 false => Event::Pick(id),
@@ -157,7 +202,9 @@ fn next_action(kiosk: &Kiosk, survey: &Survey, rng: &mut fastrand::Rng) -> Event
         }
         StepKind::Contact { .. } => match kiosk.contact_draft() {
             Some(d) if d.can_submit() => Event::SubmitContact,
-            Some(d) if d.field != Some(ContactField::Reach) => Event::SelectContactField(ContactField::Reach),
+            Some(d) if d.field != Some(ContactField::Reach) => {
+                Event::SelectContactField(ContactField::Reach)
+            }
             _ => Event::Key("07700900".to_string() + &rng.u16(100..999).to_string()),
         },
         StepKind::Receipt { .. } => Event::Scan(receipt_code(rng)),
@@ -165,19 +212,37 @@ fn next_action(kiosk: &Kiosk, survey: &Survey, rng: &mut fastrand::Rng) -> Event
 }
 
 /// Runs `run` and prints what happened.
-pub fn run_and_report(survey: Arc<Survey>, ids: DeviceIds, sink: &dyn ResponseSink, visits: u64, seed: u64) -> Summary {
+pub fn run_and_report(
+    survey: Arc<Survey>,
+    ids: DeviceIds,
+    sink: &dyn ResponseSink,
+    visits: u64,
+    seed: u64,
+) -> Summary {
     let started = Instant::now();
     let summary = run(survey, ids, sink, visits, seed);
     let elapsed = started.elapsed();
-    println!("simulated {} visits (seed {seed}) in {:.2} s", summary.visits, elapsed.as_secs_f64());
+    println!(
+        "simulated {} visits (seed {seed}) in {:.2} s",
+        summary.visits,
+        elapsed.as_secs_f64()
+    );
     for (outcome, n) in &summary.outcomes {
         println!("  {outcome:<10} {n}");
     }
     println!("  answers    {}", summary.answers);
     println!("  misuse     {} flagged (kept)", summary.flagged_misuse);
-    println!("stored {} of {} in {}", summary.stored, summary.visits, sink.describe());
+    println!(
+        "stored {} of {} in {}",
+        summary.stored,
+        summary.visits,
+        sink.describe()
+    );
     if summary.store_failures > 0 {
-        println!("NOT STORED: {} (see the log for why)", summary.store_failures);
+        println!(
+            "NOT STORED: {} (see the log for why)",
+            summary.store_failures
+        );
     }
     summary
 }

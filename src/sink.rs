@@ -56,15 +56,23 @@ impl JsonlFileSink {
             .name("response-sink".into())
             .spawn(move || writer(thread_path, rx))
             .expect("the OS lets the kiosk start a thread");
-        JsonlFileSink { jobs: Mutex::new(tx), path }
+        JsonlFileSink {
+            jobs: Mutex::new(tx),
+            path,
+        }
     }
 }
 
 impl ResponseSink for JsonlFileSink {
     fn submit(&self, record: ResponseRecord, done: StoreCallback) {
-        let jobs = self.jobs.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let jobs = self
+            .jobs
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         if let Err(mpsc::SendError(job)) = jobs.send(Job { record, done }) {
-            (job.done)(Err(StoreError { message: "the response writer has stopped".into() }));
+            (job.done)(Err(StoreError {
+                message: "the response writer has stopped".into(),
+            }));
         }
     }
 
@@ -102,15 +110,23 @@ fn append(
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
             std::fs::create_dir_all(dir).map_err(|e| fail("create the folder for", e))?;
         }
-        let f = OpenOptions::new().create(true).append(true).open(path).map_err(|e| fail("open", e))?;
+        let f = OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(path)
+            .map_err(|e| fail("open", e))?;
         *file = Some(f);
     }
-    let Some(f) = file.as_mut() else { unreachable!("opened above") };
+    let Some(f) = file.as_mut() else {
+        unreachable!("opened above")
+    };
     let mut line = Vec::with_capacity(512);
     if *needs_newline {
         line.push(b'\n');
     }
-    serde_json::to_writer(&mut line, record).map_err(|e| StoreError { message: e.to_string() })?;
+    serde_json::to_writer(&mut line, record).map_err(|e| StoreError {
+        message: e.to_string(),
+    })?;
     line.push(b'\n');
     f.write_all(&line).map_err(|e| fail("write to", e))?;
     f.sync_data().map_err(|e| fail("sync", e))?;
@@ -152,7 +168,12 @@ mod tests {
             device_id: "dev".into(),
             started_at: "2026-01-01T00:00:00.000Z".into(),
             finished_at: "2026-01-01T00:00:01.000Z".into(),
-            clock: ClockInfo { synchronized: true, started_mono_ms: 0, finished_mono_ms: 1000, visit_number: n },
+            clock: ClockInfo {
+                synchronized: true,
+                started_mono_ms: 0,
+                finished_mono_ms: 1000,
+                visit_number: n,
+            },
             outcome: Outcome::Completed,
             service: None,
             answers: vec![],

@@ -8,7 +8,9 @@ use earshot::sink::read_jsonl;
 
 fn earshot(args: &[&str], config: Option<&Path>) -> Output {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_earshot"));
-    cmd.args(args).env_remove("EARSHOT_CONFIG").env("HOME", std::env::temp_dir());
+    cmd.args(args)
+        .env_remove("EARSHOT_CONFIG")
+        .env("HOME", std::env::temp_dir());
     if let Some(c) = config {
         cmd.env("EARSHOT_CONFIG", c);
     }
@@ -16,7 +18,11 @@ fn earshot(args: &[&str], config: Option<&Path>) -> Output {
 }
 
 fn text(o: &Output) -> String {
-    format!("{}{}", String::from_utf8_lossy(&o.stdout), String::from_utf8_lossy(&o.stderr))
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    )
 }
 
 fn write_config(dir: &Path, extra: &str) -> std::path::PathBuf {
@@ -43,7 +49,11 @@ fn check_survey_accepts_the_demo_surveys() {
 #[test]
 fn check_survey_names_the_file_line_and_fix() {
     let dir = tempfile::tempdir().unwrap();
-    let shop = std::fs::read_to_string(format!("{}/assets/surveys/shop.toml", env!("CARGO_MANIFEST_DIR"))).unwrap();
+    let shop = std::fs::read_to_string(format!(
+        "{}/assets/surveys/shop.toml",
+        env!("CARGO_MANIFEST_DIR")
+    ))
+    .unwrap();
     let broken = shop.replacen("kind = \"rating\"", "kind = \"ratting\"", 1);
     let line = broken.lines().position(|l| l.contains("ratting")).unwrap() + 1;
     let file = dir.path().join("broken.toml");
@@ -73,15 +83,23 @@ fn check_survey_refuses_binary_and_missing_files_clearly() {
 fn simulate_stores_every_visit_through_the_configured_sink() {
     let dir = tempfile::tempdir().unwrap();
     let config = write_config(dir.path(), "[survey]\ndemo = \"council\"\n");
-    let out = earshot(&["simulate", "--visits", "200", "--seed", "7"], Some(&config));
+    let out = earshot(
+        &["simulate", "--visits", "200", "--seed", "7"],
+        Some(&config),
+    );
     assert!(out.status.success(), "{}", text(&out));
     assert!(text(&out).contains("stored 200 of 200"), "{}", text(&out));
     let (records, bad) = read_jsonl(&dir.path().join("responses.jsonl")).unwrap();
     assert!(bad.is_empty());
     assert_eq!(records.len(), 200);
-    assert!(records.iter().all(|r| r.survey_id == "council-services" && r.device_id == "cli-kiosk" && r.site_id == "cli-site"));
+    assert!(records.iter().all(|r| r.survey_id == "council-services"
+        && r.device_id == "cli-kiosk"
+        && r.site_id == "cli-site"));
     for outcome in [Outcome::Completed, Outcome::Timeout, Outcome::Abandoned] {
-        assert!(records.iter().any(|r| r.outcome == outcome), "no {outcome:?} among 200 random visits");
+        assert!(
+            records.iter().any(|r| r.outcome == outcome),
+            "no {outcome:?} among 200 random visits"
+        );
     }
     assert!(records.iter().any(|r| r.flags.suspected_misuse));
     let ids: std::collections::HashSet<_> = records.iter().map(|r| r.id).collect();
@@ -94,10 +112,16 @@ fn simulate_with_a_seed_repeats_itself() {
         .map(|_| {
             let dir = tempfile::tempdir().unwrap();
             let config = write_config(dir.path(), "");
-            let out = earshot(&["simulate", "--visits", "50", "--seed", "42"], Some(&config));
+            let out = earshot(
+                &["simulate", "--visits", "50", "--seed", "42"],
+                Some(&config),
+            );
             assert!(out.status.success(), "{}", text(&out));
             let (records, _) = read_jsonl(&dir.path().join("responses.jsonl")).unwrap();
-            records.iter().map(|r| (r.outcome, r.answers.len())).collect()
+            records
+                .iter()
+                .map(|r| (r.outcome, r.answers.len()))
+                .collect()
         })
         .collect();
     assert_eq!(runs[0], runs[1]);
@@ -110,12 +134,26 @@ fn the_config_flag_wins_over_the_environment_and_bad_configs_are_explained() {
     let bad = dir.path().join("bad.toml");
     std::fs::write(&bad, "[device]\nid = \"x\"\n").unwrap();
     // EARSHOT_CONFIG points at the bad file, --config at the good one.
-    let out = earshot(&["--config", good.to_str().unwrap(), "simulate", "--visits", "1", "--seed", "1"], Some(&bad));
+    let out = earshot(
+        &[
+            "--config",
+            good.to_str().unwrap(),
+            "simulate",
+            "--visits",
+            "1",
+            "--seed",
+            "1",
+        ],
+        Some(&bad),
+    );
     assert!(out.status.success(), "{}", text(&out));
     let out = earshot(&["simulate", "--visits", "1"], Some(&bad));
     assert_eq!(out.status.code(), Some(2));
     let msg = text(&out);
-    assert!(msg.contains("bad.toml") && msg.contains("site") && msg.contains("Fix:"), "{msg}");
+    assert!(
+        msg.contains("bad.toml") && msg.contains("site") && msg.contains("Fix:"),
+        "{msg}"
+    );
 }
 
 #[test]
@@ -123,7 +161,10 @@ fn simulate_with_a_survey_file_uses_it() {
     let dir = tempfile::tempdir().unwrap();
     let config = write_config(dir.path(), "");
     let survey = format!("{}/assets/surveys/council.toml", env!("CARGO_MANIFEST_DIR"));
-    let out = earshot(&["simulate", "--visits", "3", "--survey", &survey], Some(&config));
+    let out = earshot(
+        &["simulate", "--visits", "3", "--survey", &survey],
+        Some(&config),
+    );
     assert!(out.status.success(), "{}", text(&out));
     let (records, _) = read_jsonl(&dir.path().join("responses.jsonl")).unwrap();
     assert!(records.iter().all(|r| r.survey_id == "council-services"));
@@ -134,9 +175,16 @@ fn an_invalid_survey_falls_back_to_the_last_good_one() {
     let dir = tempfile::tempdir().unwrap();
     let state = dir.path().join("state");
     let survey = dir.path().join("survey.toml");
-    let council = std::fs::read_to_string(format!("{}/assets/surveys/council.toml", env!("CARGO_MANIFEST_DIR"))).unwrap();
+    let council = std::fs::read_to_string(format!(
+        "{}/assets/surveys/council.toml",
+        env!("CARGO_MANIFEST_DIR")
+    ))
+    .unwrap();
     std::fs::write(&survey, &council).unwrap();
-    let config = write_config(dir.path(), &format!("[survey]\npath = \"{}\"\n", survey.display()));
+    let config = write_config(
+        dir.path(),
+        &format!("[survey]\npath = \"{}\"\n", survey.display()),
+    );
     let run = |visits: &str| {
         Command::new(env!("CARGO_BIN_EXE_earshot"))
             .args(["simulate", "--visits", visits, "--seed", "3"])
@@ -148,11 +196,23 @@ fn an_invalid_survey_falls_back_to_the_last_good_one() {
     assert!(run("1").status.success());
     std::fs::write(&survey, council.replace("format = 1", "format = \"one\"")).unwrap();
     let out = run("1");
-    assert!(out.status.success(), "the last good survey keeps the kiosk going: {}", text(&out));
-    assert!(text(&out).contains("survey-invalid"), "staff are alarmed: {}", text(&out));
+    assert!(
+        out.status.success(),
+        "the last good survey keeps the kiosk going: {}",
+        text(&out)
+    );
+    assert!(
+        text(&out).contains("survey-invalid"),
+        "staff are alarmed: {}",
+        text(&out)
+    );
 
     std::fs::remove_file(state.join("last-good-survey.toml")).unwrap();
     let out = run("1");
-    assert_eq!(out.status.code(), Some(2), "no good survey ever: refuse with the reason");
+    assert_eq!(
+        out.status.code(),
+        Some(2),
+        "no good survey ever: refuse with the reason"
+    );
     assert!(text(&out).contains("format"), "{}", text(&out));
 }

@@ -38,17 +38,29 @@ fn options_of(k: &TestKiosk, step: &str) -> Vec<String> {
 }
 
 fn reason_set(k: &TestKiosk, step: &str, rating: i32) -> (String, Vec<String>) {
-    let StepKind::Reasons { sets, .. } = &k.survey.step(step).unwrap().kind else { panic!() };
+    let StepKind::Reasons { sets, .. } = &k.survey.step(step).unwrap().kind else {
+        panic!()
+    };
     let set = sets.iter().find(|s| s.ratings.contains(&rating)).unwrap();
-    (k.en(&set.question), set.options.iter().map(|o| k.en(&o.label)).collect())
+    (
+        k.en(&set.question),
+        set.options.iter().map(|o| k.en(&o.label)).collect(),
+    )
 }
 
 fn shop_visit_completed_by_taps() {
     let k = TestKiosk::new("shop");
     let (scans, scanner) = ChannelScanner::new();
     k.ui.attach_scanner(Box::new(scanner));
-    assert!(k.has(&k.en(&k.survey.attract.title)), "attract shows the survey's title");
-    assert!(k.has("English") && k.has("中文") && k.has("Cymraeg") && k.has("Polski"), "{:#?}", common::labels_on_screen(&k));
+    assert!(
+        k.has(&k.en(&k.survey.attract.title)),
+        "attract shows the survey's title"
+    );
+    assert!(
+        k.has("English") && k.has("中文") && k.has("Cymraeg") && k.has("Polski"),
+        "{:#?}",
+        common::labels_on_screen(&k)
+    );
 
     k.tap("Start");
     let touchpoints = options_of(&k, "touchpoint");
@@ -76,28 +88,64 @@ fn shop_visit_completed_by_taps() {
 
     assert!(matches!(k.ui.screen(), Screen::Step(_)), "receipt prompt");
     scans.send("S042T03X000991".into()).unwrap();
-    k.wait_for("the thanks screen", |k| matches!(k.ui.screen(), Screen::Thanks { .. }));
+    k.wait_for("the thanks screen", |k| {
+        matches!(k.ui.screen(), Screen::Thanks { .. })
+    });
 
     let records = k.records();
     assert_eq!(records.len(), 1);
     let r = &records[0];
     assert_eq!(r.outcome, Outcome::Completed);
     assert_eq!(r.service.as_deref(), Some("checkout-queue"));
-    assert_eq!((r.site_id.as_str(), r.device_id.as_str()), ("test-site", "test-kiosk"));
-    assert_eq!(r.answer("overall"), Some(&AnswerValue::Rating { scale: "smiley5".into(), value: 1 }));
-    let StepKind::Reasons { sets, .. } = &k.survey.step("why").unwrap().kind else { panic!() };
-    let ids: Vec<String> = [0, 2].iter().map(|&i| sets[0].options[i].id.clone()).collect();
+    assert_eq!(
+        (r.site_id.as_str(), r.device_id.as_str()),
+        ("test-site", "test-kiosk")
+    );
+    assert_eq!(
+        r.answer("overall"),
+        Some(&AnswerValue::Rating {
+            scale: "smiley5".into(),
+            value: 1
+        })
+    );
+    let StepKind::Reasons { sets, .. } = &k.survey.step("why").unwrap().kind else {
+        panic!()
+    };
+    let ids: Vec<String> = [0, 2]
+        .iter()
+        .map(|&i| sets[0].options[i].id.clone())
+        .collect();
     assert_eq!(r.answer("why"), Some(&AnswerValue::Choice { options: ids }));
-    assert_eq!(r.answer("comment"), Some(&AnswerValue::Text { text: "Slow queue".into() }));
+    assert_eq!(
+        r.answer("comment"),
+        Some(&AnswerValue::Text {
+            text: "Slow queue".into()
+        })
+    );
     match r.answer("contact") {
-        Some(AnswerValue::Contact { name, reach, .. }) => assert_eq!((name.as_str(), reach.as_str()), ("Ann", "07700 900123")),
+        Some(AnswerValue::Contact { name, reach, .. }) => {
+            assert_eq!((name.as_str(), reach.as_str()), ("Ann", "07700 900123"))
+        }
         other => panic!("{other:?}"),
     }
-    assert_eq!(r.answer("receipt"), Some(&AnswerValue::Receipt { code: "S042T03X000991".into() }));
-    assert!(k.has(&r.reference), "the thanks screen shows the stored record's reference {}", r.reference);
+    assert_eq!(
+        r.answer("receipt"),
+        Some(&AnswerValue::Receipt {
+            code: "S042T03X000991".into()
+        })
+    );
+    assert!(
+        k.has(&r.reference),
+        "the thanks screen shows the stored record's reference {}",
+        r.reference
+    );
 
     advance(Duration::from_secs(7));
-    assert_eq!(k.ui.screen(), Screen::Attract, "back to attract after the thanks dwell");
+    assert_eq!(
+        k.ui.screen(),
+        Screen::Attract,
+        "back to attract after the thanks dwell"
+    );
 }
 
 fn council_visit_with_statements_and_declined_contact() {
@@ -116,14 +164,22 @@ fn council_visit_with_statements_and_declined_contact() {
     k.tap("Strongly agree");
     k.tap("Skip");
     k.tap("No thanks");
-    k.wait_for("the thanks screen", |k| matches!(k.ui.screen(), Screen::Thanks { .. }));
+    k.wait_for("the thanks screen", |k| {
+        matches!(k.ui.screen(), Screen::Thanks { .. })
+    });
     k.tap("Done");
     assert_eq!(k.ui.screen(), Screen::Attract);
 
     let r = &k.records()[0];
     assert_eq!(r.outcome, Outcome::Completed);
     assert_eq!(r.service.as_deref(), Some("parking"));
-    assert_eq!(r.answer("overall"), Some(&AnswerValue::Rating { scale: "smiley4".into(), value: 3 }));
+    assert_eq!(
+        r.answer("overall"),
+        Some(&AnswerValue::Rating {
+            scale: "smiley4".into(),
+            value: 3
+        })
+    );
     assert_eq!(r.answer("fair"), Some(&AnswerValue::Agree { value: 4 }));
     assert_eq!(r.answer("easy"), Some(&AnswerValue::Agree { value: 5 }));
     assert_eq!(r.answer("comment"), Some(&AnswerValue::Skipped));
@@ -139,9 +195,17 @@ fn still_there_extends_and_idle_times_out() {
     advance(Duration::from_secs(2));
     assert!(k.has("I'm still here"), "prompt after 30 s idle");
     k.tap("I'm still here");
-    assert_eq!(k.ui.screen(), Screen::Step(1), "the visit goes on where it was");
+    assert_eq!(
+        k.ui.screen(),
+        Screen::Step(1),
+        "the visit goes on where it was"
+    );
     advance(Duration::from_secs(25));
-    assert_eq!(k.ui.screen(), Screen::Step(1), "the idle time started again");
+    assert_eq!(
+        k.ui.screen(),
+        Screen::Step(1),
+        "the idle time started again"
+    );
     advance(Duration::from_secs(21));
     k.wait_for("the timed-out record", |k| !k.records().is_empty());
     assert_eq!(k.ui.screen(), Screen::Attract);
@@ -162,8 +226,12 @@ fn language_changes_mid_visit() {
     assert_eq!(k.ui.screen(), Screen::Language);
     k.tap("Cymraeg");
     assert_eq!(k.ui.screen(), Screen::Step(0), "the visit goes on");
-    assert!(k.has(question_cy.as_deref().unwrap()), "the survey text is Welsh");
+    assert!(
+        k.has(question_cy.as_deref().unwrap()),
+        "the survey text is Welsh"
+    );
     assert!(!k.has("Skip"), "the interface strings are translated too");
+    assert!(k.has(&common::translated("cy", "Skip")));
     k.tap("Cymraeg");
     k.tap("English");
     assert!(k.has("Skip"));
@@ -197,9 +265,18 @@ fn a_store_failure_is_told_honestly_and_alarmed() {
     k.tap("Skip");
     k.tap("Skip");
     k.tap("No thanks");
-    k.wait_for("the thanks screen", |k| matches!(k.ui.screen(), Screen::Thanks { .. }));
-    assert!(matches!(k.ui.screen(), Screen::Thanks { stored: false, .. }), "{:?}", k.ui.screen());
+    k.wait_for("the thanks screen", |k| {
+        matches!(k.ui.screen(), Screen::Thanks { .. })
+    });
+    assert!(
+        matches!(k.ui.screen(), Screen::Thanks { stored: false, .. }),
+        "{:?}",
+        k.ui.screen()
+    );
     assert!(k.records().is_empty());
     assert!(k.alarms.is_active(AlarmKind::ResponseNotStored));
-    assert!(k.hardware.actions().contains(&HardwareAction::StatusLight(StatusLight::Alarm)));
+    assert!(k
+        .hardware
+        .actions()
+        .contains(&HardwareAction::StatusLight(StatusLight::Alarm)));
 }

@@ -408,16 +408,16 @@ impl Kiosk {
             },
             Phase::Thanks { .. } => match event {
                 Event::DismissThanks => {
-                    self.to_attract();
+                    self.return_to_attract();
                     changed()
                 }
                 Event::Start => {
-                    self.to_attract();
+                    self.return_to_attract();
                     self.start_visit(at);
                     changed()
                 }
                 Event::Scan(code) if self.survey.receipt_mode() != ReceiptMode::Off => {
-                    self.to_attract();
+                    self.return_to_attract();
                     self.start_visit(at);
                     self.visit_event(Event::Scan(code), at)
                 }
@@ -760,14 +760,14 @@ impl Kiosk {
             Phase::Saving { .. } => Reaction::default(),
             Phase::Thanks { since, .. } => {
                 if now >= *since + secs(timing.thanks_dwell_s) {
-                    self.to_attract();
+                    self.return_to_attract();
                 }
                 Reaction::default()
             }
         }
     }
 
-    fn to_attract(&mut self) {
+    fn return_to_attract(&mut self) {
         self.phase = Phase::Attract;
         self.language = self.survey.default_language.clone();
         self.language_open = false;
@@ -831,10 +831,10 @@ impl Kiosk {
             }
             Outcome::Abandoned => {
                 self.last_visit_end = Some(end_mono);
-                self.to_attract();
+                self.return_to_attract();
             }
             // Nobody was there at the end: the next person is not "pressing again".
-            Outcome::Timeout => self.to_attract(),
+            Outcome::Timeout => self.return_to_attract(),
         }
         Reaction {
             changed: true,

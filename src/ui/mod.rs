@@ -52,7 +52,9 @@ impl KioskUi {
     pub fn new(parts: KioskParts) -> Result<KioskUi, slint::PlatformError> {
         let window = MainWindow::new()?;
         let started = Instant::now();
-        let clock = parts.clock.unwrap_or_else(|| Box::new(move || started.elapsed()));
+        let clock = parts
+            .clock
+            .unwrap_or_else(|| Box::new(move || started.elapsed()));
         let bridge = Rc::new(Bridge {
             window: window.as_weak(),
             kiosk: RefCell::new(Kiosk::new(parts.survey, parts.ids, parts.seed)),
@@ -65,7 +67,9 @@ impl KioskUi {
             time_synced: Cell::new((Duration::MAX, false)),
         });
         UI_BRIDGE.with(|b| *b.borrow_mut() = Some(Rc::downgrade(&bridge)));
-        window.global::<KioskAdapter>().set_hide_cursor(parts.hide_cursor);
+        window
+            .global::<KioskAdapter>()
+            .set_hide_cursor(parts.hide_cursor);
         connect(&window, &bridge);
         bridge.set_languages();
         bridge.set_light(StatusLight::Ok);
@@ -76,7 +80,9 @@ impl KioskUi {
     /// Feeds scans from a scanner into the visit.
     pub fn attach_scanner(&self, source: Box<dyn ScanSource>) {
         tracing::info!(scanner = %source.describe(), "receipt scanner");
-        source.start(Box::new(|code| on_ui_thread(move |bridge| bridge.send(Event::Scan(code)))));
+        source.start(Box::new(|code| {
+            on_ui_thread(move |bridge| bridge.send(Event::Scan(code)))
+        }));
     }
 
     /// Sends an event as if it came from the UI (for simulations of hardware input).
@@ -132,14 +138,19 @@ impl Bridge {
         let mono = (self.clock)();
         let (checked, synced) = self.time_synced.get();
         // A stat on a tmpfs file, at most once a minute: cheap enough for the UI thread.
-        let synced = if checked == Duration::MAX || mono.saturating_sub(checked) > Duration::from_secs(60) {
-            let synced = std::path::Path::new(TIME_SYNC_MARKER).exists();
-            self.time_synced.set((mono, synced));
-            synced
-        } else {
-            synced
-        };
-        Moment { mono, wall: SystemTime::now(), wall_synchronized: synced }
+        let synced =
+            if checked == Duration::MAX || mono.saturating_sub(checked) > Duration::from_secs(60) {
+                let synced = std::path::Path::new(TIME_SYNC_MARKER).exists();
+                self.time_synced.set((mono, synced));
+                synced
+            } else {
+                synced
+            };
+        Moment {
+            mono,
+            wall: SystemTime::now(),
+            wall_synchronized: synced,
+        }
     }
 
     fn send(self: &Rc<Self>, event: Event) {
@@ -161,13 +172,16 @@ impl Bridge {
         };
         // Never less than a few milliseconds, so that two clocks disagreeing slightly cannot
         // make a busy loop.
-        let delay = wake.saturating_sub((self.clock)()).max(Duration::from_millis(5));
+        let delay = wake
+            .saturating_sub((self.clock)())
+            .max(Duration::from_millis(5));
         let weak = Rc::downgrade(self);
-        self.timer.start(slint::TimerMode::SingleShot, delay, move || {
-            if let Some(bridge) = weak.upgrade() {
-                bridge.send(Event::Tick);
-            }
-        });
+        self.timer
+            .start(slint::TimerMode::SingleShot, delay, move || {
+                if let Some(bridge) = weak.upgrade() {
+                    bridge.send(Event::Tick);
+                }
+            });
     }
 
     fn submit(self: &Rc<Self>, record: ResponseRecord) {
@@ -209,18 +223,24 @@ impl Bridge {
             }
         }
         if outcome == Outcome::Completed {
-            self.send(Event::Stored { id, ok: result.is_ok() });
+            self.send(Event::Stored {
+                id,
+                ok: result.is_ok(),
+            });
         }
     }
 
     fn set_light(&self, state: StatusLight) {
         if let Err(e) = self.hardware.borrow_mut().set_status_light(state) {
-            self.alarms.raise(AlarmKind::HardwareUnavailable, e.problem, e.fix);
+            self.alarms
+                .raise(AlarmKind::HardwareUnavailable, e.problem, e.fix);
         }
     }
 
     fn set_languages(&self) {
-        let Some(window) = self.window.upgrade() else { return };
+        let Some(window) = self.window.upgrade() else {
+            return;
+        };
         let kiosk = self.kiosk.borrow();
         let languages: Vec<LanguageOption> = kiosk
             .survey()
@@ -228,19 +248,26 @@ impl Bridge {
             .iter()
             .map(|code| LanguageOption {
                 code: code.into(),
-                name: interface_language(code).map_or(code.as_str(), |l| l.native_name).into(),
+                name: interface_language(code)
+                    .map_or(code.as_str(), |l| l.native_name)
+                    .into(),
             })
             .collect();
-        window.global::<KioskAdapter>().set_languages(ModelRc::new(VecModel::from(languages)));
+        window
+            .global::<KioskAdapter>()
+            .set_languages(ModelRc::new(VecModel::from(languages)));
     }
 
     /// Fills the adapters from the core's state.
     fn render(&self) {
-        let Some(window) = self.window.upgrade() else { return };
+        let Some(window) = self.window.upgrade() else {
+            return;
+        };
         let kiosk = self.kiosk.borrow();
         let survey = kiosk.survey();
         let language = kiosk.language();
-        let tr = |text: &Localized| SharedString::from(text.get(language, &survey.default_language));
+        let tr =
+            |text: &Localized| SharedString::from(text.get(language, &survey.default_language));
 
         if *self.shown_language.borrow() != language {
             // English is the source language: selecting it restores the untranslated strings.
@@ -268,16 +295,18 @@ impl Bridge {
 
         // The step is filled even under the language screen or "Still there?", which may
         // show it behind them.
-        let step_screen = kiosk.current_step().map(|(index, step)| {
-            self.fill_step(&window, &kiosk, index, step, &tr)
-        });
+        let step_screen = kiosk
+            .current_step()
+            .map(|(index, step)| self.fill_step(&window, &kiosk, index, step, &tr));
 
         let screen = match kiosk.screen() {
             visit::Screen::Attract => Screen::Attract,
             visit::Screen::Language => Screen::Language,
             visit::Screen::Step(_) => step_screen.unwrap_or(Screen::Attract),
             visit::Screen::StillThere { seconds_left } => {
-                window.global::<StillThereAdapter>().set_seconds_left(seconds_left as i32);
+                window
+                    .global::<StillThereAdapter>()
+                    .set_seconds_left(seconds_left as i32);
                 Screen::StillThere
             }
             visit::Screen::Saving => Screen::Saving,
@@ -285,8 +314,16 @@ impl Bridge {
                 let thanks = window.global::<ThanksAdapter>();
                 thanks.set_message(tr(&survey.thanks.message));
                 thanks.set_stored(stored);
-                thanks.set_reference(if stored { reference.as_str().into() } else { SharedString::new() });
-                let qr = survey.thanks.tracking_url_for(&reference).filter(|_| stored).and_then(|url| qr_image(&url));
+                thanks.set_reference(if stored {
+                    reference.as_str().into()
+                } else {
+                    SharedString::new()
+                });
+                let qr = survey
+                    .thanks
+                    .tracking_url_for(&reference)
+                    .filter(|_| stored)
+                    .and_then(|url| qr_image(&url));
                 thanks.set_has_qr(qr.is_some());
                 thanks.set_qr(qr.unwrap_or_default());
                 Screen::Thanks
@@ -316,7 +353,10 @@ impl Bridge {
             ModelRc::new(VecModel::from(items))
         };
         match &step.kind {
-            StepKind::Service { question, options } | StepKind::Choice { question, options, .. } => {
+            StepKind::Service { question, options }
+            | StepKind::Choice {
+                question, options, ..
+            } => {
                 let multiple = matches!(step.kind, StepKind::Choice { multiple: true, .. });
                 let a = window.global::<ChoiceAdapter>();
                 a.set_question(tr(question));
@@ -338,7 +378,11 @@ impl Bridge {
                 a.set_selected(kiosk.rating_value(&step.id).unwrap_or(-1));
                 Screen::Rating
             }
-            StepKind::Reasons { rating_step, multiple, .. } => {
+            StepKind::Reasons {
+                rating_step,
+                multiple,
+                ..
+            } => {
                 let a = window.global::<ReasonsAdapter>();
                 a.set_multiple(*multiple);
                 if let Some((set, rating)) = kiosk.reason_set(index) {
@@ -353,7 +397,10 @@ impl Bridge {
                 a.set_rating_kind(scale.map_or(RatingKind::Smiley5, rating_kind));
                 Screen::Reasons
             }
-            StepKind::Text { question, max_chars } => {
+            StepKind::Text {
+                question,
+                max_chars,
+            } => {
                 let a = window.global::<TextAdapter>();
                 let text = kiosk.text_draft(&step.id);
                 a.set_question(tr(question));
@@ -385,7 +432,11 @@ impl Bridge {
 
 /// Replaces a model's rows in place when it has the same length (so that a toggle does not
 /// rebuild the tiles and restart their animations), else sets a new model.
-fn set_items(set: impl Fn(ModelRc<ChoiceItem>), current: ModelRc<ChoiceItem>, new: ModelRc<ChoiceItem>) {
+fn set_items(
+    set: impl Fn(ModelRc<ChoiceItem>),
+    current: ModelRc<ChoiceItem>,
+    new: ModelRc<ChoiceItem>,
+) {
     if current.row_count() == new.row_count() && current.row_count() > 0 {
         let same_ids = (0..new.row_count())
             .all(|i| current.row_data(i).map(|c| c.id) == new.row_data(i).map(|n| n.id));
@@ -491,8 +542,15 @@ fn connect(window: &MainWindow, bridge: &Rc<Bridge>) {
     let contact = window.global::<ContactAdapter>();
     // The field being typed into is chosen on the screen; tell the core before each key.
     let contact_field = |b: &Rc<Bridge>| {
-        let field = b.window.upgrade().map_or(0, |w| w.global::<ContactAdapter>().get_field());
-        b.send(Event::SelectContactField(if field == 1 { ContactField::Reach } else { ContactField::Name }));
+        let field = b
+            .window
+            .upgrade()
+            .map_or(0, |w| w.global::<ContactAdapter>().get_field());
+        b.send(Event::SelectContactField(if field == 1 {
+            ContactField::Reach
+        } else {
+            ContactField::Name
+        }));
     };
     let weak = Rc::downgrade(bridge);
     contact.on_key(move |key| {
@@ -511,6 +569,10 @@ fn connect(window: &MainWindow, bridge: &Rc<Bridge>) {
     contact.on_submit(on(Event::SubmitContact));
     contact.on_decline(on(Event::Skip));
 
-    window.global::<StillThereAdapter>().on_still_here(on(Event::StillHere));
-    window.global::<ThanksAdapter>().on_done(on(Event::DismissThanks));
+    window
+        .global::<StillThereAdapter>()
+        .on_still_here(on(Event::StillHere));
+    window
+        .global::<ThanksAdapter>()
+        .on_done(on(Event::DismissThanks));
 }

@@ -46,28 +46,53 @@ impl TestKiosk {
     pub fn new(survey_name: &str) -> TestKiosk {
         let dir = tempfile::tempdir().unwrap();
         let responses = dir.path().join("responses.jsonl");
-        Self::with_sink(survey_name, Arc::new(JsonlFileSink::start(&responses)), responses, dir)
+        Self::with_sink(
+            survey_name,
+            Arc::new(JsonlFileSink::start(&responses)),
+            responses,
+            dir,
+        )
     }
 
-    pub fn with_sink(survey_name: &str, sink: Arc<dyn ResponseSink>, responses: PathBuf, dir: tempfile::TempDir) -> TestKiosk {
+    pub fn with_sink(
+        survey_name: &str,
+        sink: Arc<dyn ResponseSink>,
+        responses: PathBuf,
+        dir: tempfile::TempDir,
+    ) -> TestKiosk {
         let survey = demo_survey(survey_name);
         let alarms = Alarms::default();
         let hardware = SimulatedHardware::default();
         let ui = KioskUi::new(KioskParts {
             survey: Arc::clone(&survey),
-            ids: DeviceIds { site_id: "test-site".into(), device_id: "test-kiosk".into() },
+            ids: DeviceIds {
+                site_id: "test-site".into(),
+                device_id: "test-kiosk".into(),
+            },
             sink,
             alarms: alarms.clone(),
             hardware: Box::new(hardware.clone()),
             seed: 99,
             hide_cursor: true,
-            clock: Some(Box::new(|| Duration::from_millis(i_slint_backend_testing::get_mocked_time()))),
+            clock: Some(Box::new(|| {
+                Duration::from_millis(i_slint_backend_testing::get_mocked_time())
+            })),
         })
         .unwrap();
         use slint::ComponentHandle;
         ui.window.show().unwrap();
-        ui.window.window().set_size(slint::PhysicalSize::new(800, 480));
-        TestKiosk { ui, survey, alarms, hardware, responses, _dir: dir }
+        ui.window
+            .window()
+            .set_size(slint::PhysicalSize::new(800, 480));
+        settle();
+        TestKiosk {
+            ui,
+            survey,
+            alarms,
+            hardware,
+            responses,
+            _dir: dir,
+        }
     }
 
     /// English text of a survey string.
@@ -90,15 +115,23 @@ impl TestKiosk {
     pub fn tap(&self, label: &str) {
         let found = self.find(label);
         let element = found.last().unwrap_or_else(|| {
-            panic!("nothing labelled {label:?} on screen {:?}", self.ui.screen())
+            panic!(
+                "nothing labelled {label:?} on screen {:?}",
+                self.ui.screen()
+            )
         });
         element.mock_single_click(PointerEventButton::Left);
         process_events();
+        settle();
     }
 
     pub fn type_text(&self, text: &str) {
         for c in text.chars() {
-            let key = if c == ' ' { "Space".to_string() } else { c.to_string() };
+            let key = if c == ' ' {
+                "Space".to_string()
+            } else {
+                c.to_string()
+            };
             if !self.has(&key) && c.is_uppercase() {
                 self.tap("Shift");
                 self.tap(&c.to_string());
@@ -121,7 +154,10 @@ impl TestKiosk {
             }
             std::thread::sleep(Duration::from_millis(5));
         }
-        panic!("timed out waiting for {what}; screen {:?}", self.ui.screen());
+        panic!(
+            "timed out waiting for {what}; screen {:?}",
+            self.ui.screen()
+        );
     }
 }
 
@@ -132,6 +168,12 @@ pub fn read_records(path: &Path) -> Vec<ResponseRecord> {
     let (records, bad) = read_jsonl(path).unwrap();
     assert!(bad.is_empty(), "unreadable lines {bad:?}");
     records
+}
+
+/// Lets Slint build what changed properties call for (repeated elements are instantiated
+/// lazily, on the next frame), with a moment of mock time.
+pub fn settle() {
+    i_slint_backend_testing::mock_elapsed_time(Duration::from_millis(16));
 }
 
 /// Runs what other threads have posted to the UI thread so far.
@@ -158,6 +200,39 @@ pub fn labels_on_screen(k: &TestKiosk) -> Vec<String> {
         .match_descendants()
         .find_all()
         .into_iter()
-        .filter_map(|e| e.accessible_label().map(|l| format!("{l} [{:?} {}x{}]", e.accessible_role(), e.size().width, e.size().height)))
+        .filter_map(|e| {
+            e.accessible_label().map(|l| {
+                format!(
+                    "{l} [{:?} {}x{}]",
+                    e.accessible_role(),
+                    e.size().width,
+                    e.size().height
+                )
+            })
+        })
         .collect()
+}
+
+/// The interface translation of an English string, read from the shipped .po file, so that
+/// tests tap what a visitor in that language sees.
+pub fn translated(language: &str, english: &str) -> String {
+    let path = format!(
+        "{}/ui/translations/{language}/LC_MESSAGES/earshot.po",
+        env!("CARGO_MANIFEST_DIR")
+    );
+    let po = std::fs::read_to_string(&path).unwrap();
+    let wanted = format!("msgid {english:?}");
+    let mut lines = po.lines();
+    while let Some(line) = lines.next() {
+        if line.trim() == wanted {
+            let msgstr = lines.next().unwrap_or_default().trim();
+            let text = msgstr
+                .strip_prefix("msgstr \"")
+                .and_then(|s| s.strip_suffix('"'))
+                .unwrap_or_default();
+            assert!(!text.is_empty(), "{path}: no translation of {english:?}");
+            return text.replace("\\\"", "\"");
+        }
+    }
+    panic!("{path}: {english:?} is not translated");
 }
