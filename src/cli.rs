@@ -273,7 +273,7 @@ fn run_kiosk(config: Config, survey: Arc<Survey>, alarms: Alarms) -> Result<Exit
         alarms,
         hardware: Box::new(SimulatedHardware::default()),
         seed: fastrand::u64(..),
-        hide_cursor: config.kiosk.hide_cursor,
+        hide_cursor: config.kiosk.cursor_hidden(),
         clock: None,
     };
     let ui = crate::ui::KioskUi::new(parts).map_err(|e| {

@@ -65,9 +65,10 @@ pub struct KioskConfig {
     /// Fill the screen with no window frame (always on the device; off for desktop demos).
     #[serde(default)]
     pub fullscreen: bool,
-    /// Hide the mouse pointer, which a touchscreen never needs.
+    /// Hide the mouse pointer, which a touchscreen never needs. Default: hidden when full
+    /// screen (a kiosk), shown in a window (a desktop demo).
     #[serde(default)]
-    pub hide_cursor: bool,
+    pub hide_cursor: Option<bool>,
     /// Window size when not full screen, e.g. [800, 480].
     #[serde(default = "default_window_size")]
     pub window_size: [u32; 2],
@@ -77,9 +78,15 @@ impl Default for KioskConfig {
     fn default() -> Self {
         KioskConfig {
             fullscreen: false,
-            hide_cursor: false,
+            hide_cursor: None,
             window_size: default_window_size(),
         }
+    }
+}
+
+impl KioskConfig {
+    pub fn cursor_hidden(&self) -> bool {
+        self.hide_cursor.unwrap_or(self.fullscreen)
     }
 }
 
@@ -258,6 +265,14 @@ mod tests {
         assert_eq!(config.device.id, "mine");
         assert_eq!(config.survey.demo, "council");
         assert!(config.kiosk.fullscreen);
+        assert!(
+            config.kiosk.cursor_hidden(),
+            "a full-screen kiosk hides the pointer"
+        );
+        assert!(
+            !Config::demo().kiosk.cursor_hidden(),
+            "a desktop demo shows it"
+        );
     }
 
     #[test]
