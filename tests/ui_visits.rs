@@ -209,6 +209,16 @@ fn still_there_extends_and_idle_times_out() {
     advance(Duration::from_secs(21));
     k.wait_for("the timed-out record", |k| !k.records().is_empty());
     assert_eq!(k.ui.screen(), Screen::Attract);
+
+    // The language can be changed from the prompt too, and that counts as being there.
+    k.tap("Start");
+    advance(Duration::from_secs(31));
+    assert!(k.has("I'm still here"));
+    k.tap("Language");
+    assert_eq!(k.ui.screen(), Screen::Language);
+    k.tap("Polski");
+    assert_eq!(k.ui.screen(), Screen::Step(0));
+    k.tap(&common::translated("pl", "Start again"));
     let r = &k.records()[0];
     assert_eq!(r.outcome, Outcome::Timeout);
     assert_eq!(r.answers.len(), 1, "the answer given is kept");
