@@ -22,6 +22,9 @@ use super::{reference, text};
 /// Longest receipt code kept; longer input is cut (the scanner adapter discards over-long
 /// frames before they get here, this is the core's own guard).
 pub const MAX_RECEIPT_CHARS: usize = 512;
+/// Longest the visitor waits on "Saving…" for the sink's verdict before being told that
+/// their answers could not be confirmed as saved.
+pub const SAVE_WAIT: Duration = Duration::from_secs(10);
 /// Contact fields are short; the limit keeps a stuck key from filling the record.
 pub const MAX_CONTACT_CHARS: usize = 120;
 
@@ -146,6 +149,7 @@ enum Phase {
     Saving {
         id: Uuid,
         reference: String,
+        since: Duration,
     },
     Thanks {
         reference: String,
@@ -341,7 +345,7 @@ impl Kiosk {
                     since + secs(shown.min(u64::from(timing.still_there_s)) as u32)
                 }
             }),
-            Phase::Saving { .. } => None,
+            Phase::Saving { since, .. } => Some(*since + SAVE_WAIT),
             Phase::Thanks { since, .. } => Some(*since + secs(timing.thanks_dwell_s)),
         }
     }
@@ -395,7 +399,7 @@ impl Kiosk {
                 _ => Reaction::default(),
             },
             Phase::Visit(_) => self.visit_event(event, at),
-            Phase::Saving { id, reference } => match event {
+            Phase::Saving { id, reference, .. } => match event {
                 Event::Stored { id: stored_id, ok } if stored_id == *id => {
                     self.phase = Phase::Thanks {
                         reference: std::mem::take(reference),
@@ -757,7 +761,20 @@ impl Kiosk {
                 }
                 Reaction::default()
             }
-            Phase::Saving { .. } => Reaction::default(),
+            Phase::Saving {
+                reference, since, ..
+            } => {
+                if now >= *since + SAVE_WAIT {
+                    // The storage has not answered: the visitor is not kept waiting, and is
+                    // not told the answers are safe when that is not known.
+                    self.phase = Phase::Thanks {
+                        reference: std::mem::take(reference),
+                        stored: false,
+                        since: now,
+                    };
+                }
+                Reaction::default()
+            }
             Phase::Thanks { since, .. } => {
                 if now >= *since + secs(timing.thanks_dwell_s) {
                     self.return_to_attract();
@@ -827,6 +844,7 @@ impl Kiosk {
                 self.phase = Phase::Saving {
                     id: v.id,
                     reference: v.reference,
+                    since: end_mono,
                 };
             }
             Outcome::Abandoned => {

@@ -305,7 +305,11 @@ fn thanks_appears_only_after_the_sink_confirms_then_returns_to_attract() {
     let mut d = Drive::full();
     d.complete_happy_visit();
     assert_eq!(d.screen(), Screen::Saving);
-    assert_eq!(d.kiosk.next_wakeup(), None, "no timer runs while saving");
+    assert_eq!(
+        d.kiosk.next_wakeup(),
+        Some(d.at.mono + SAVE_WAIT),
+        "one timer, for a silent sink"
+    );
     // A verdict about some other record changes nothing.
     d.send(Event::Stored {
         id: Uuid::nil(),
@@ -325,6 +329,22 @@ fn thanks_appears_only_after_the_sink_confirms_then_returns_to_attract() {
     assert!(matches!(d.screen(), Screen::Thanks { .. }));
     d.wait(0.1);
     assert_eq!(d.screen(), Screen::Attract);
+}
+
+#[test]
+fn a_sink_that_never_answers_does_not_keep_the_visitor_waiting() {
+    let mut d = Drive::full();
+    d.complete_happy_visit();
+    d.wait(9.9);
+    assert_eq!(d.screen(), Screen::Saving);
+    d.wait(0.1);
+    assert!(
+        matches!(d.screen(), Screen::Thanks { stored: false, .. }),
+        "not claimed as saved"
+    );
+    // A verdict arriving late changes nothing on screen.
+    d.store_last(true);
+    assert!(matches!(d.screen(), Screen::Thanks { stored: false, .. }));
 }
 
 #[test]

@@ -286,7 +286,11 @@ impl Bridge {
         frame.set_step_number(number as i32);
         frame.set_step_count(count as i32);
         if !kiosk.in_visit() {
-            window.global::<ContactAdapter>().set_agreed(false);
+            // The contact form's page and field are the screen's own state: a new visitor
+            // starts at the question, typing into the first field.
+            let contact = window.global::<ContactAdapter>();
+            contact.set_agreed(false);
+            contact.set_field(0);
         }
 
         let attract = window.global::<AttractAdapter>();
