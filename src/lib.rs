@@ -15,4 +15,5 @@ pub mod headless;
 pub mod scan;
 pub mod simulate;
 pub mod sink;
+pub mod storage;
 pub mod ui;
