@@ -17,6 +17,10 @@ pub enum AlarmKind {
     HardwareUnavailable,
     /// The receipt scanner could not be opened or went away.
     ScannerUnavailable,
+    /// The response store is close to its size limit.
+    StorageNearlyFull,
+    /// A damaged response store was moved aside at start-up and a fresh one begun.
+    StorageQuarantined,
 }
 
 impl AlarmKind {
@@ -26,6 +30,8 @@ impl AlarmKind {
             AlarmKind::SurveyInvalid => "survey-invalid",
             AlarmKind::HardwareUnavailable => "hardware-unavailable",
             AlarmKind::ScannerUnavailable => "scanner-unavailable",
+            AlarmKind::StorageNearlyFull => "storage-nearly-full",
+            AlarmKind::StorageQuarantined => "storage-quarantined",
         }
     }
 }

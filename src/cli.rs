@@ -14,7 +14,7 @@ use crate::core::survey::{self, Survey};
 use crate::core::visit::DeviceIds;
 use crate::hardware::SimulatedHardware;
 use crate::scan::NoScanner;
-use crate::sink::JsonlFileSink;
+use crate::storage::{open_store, QueueSink};
 
 #[derive(Debug, Parser)]
 #[command(name = "earshot", version, about = "Self-service feedback kiosk")]
@@ -50,6 +50,17 @@ pub enum Command {
         /// Seed for repeatable runs [default: random]
         #[arg(long)]
         seed: Option<u64>,
+        /// Print "committed <id>" as each response is confirmed stored (for crash tests)
+        #[arg(long)]
+        print_committed: bool,
+        /// Every N visits, claim and acknowledge a batch as an uploader would
+        #[arg(long, value_name = "N")]
+        drain_every: Option<u64>,
+    },
+    /// Look after the stored responses: counts, export (e.g. to a USB stick), retry
+    Queue {
+        #[command(subcommand)]
+        action: crate::queue_cli::QueueAction,
     },
     /// Write a picture of the attract screen, drawn without a display
     Screenshot {
@@ -103,18 +114,32 @@ fn run_command(cli: Cli) -> Result<ExitCode, String> {
             visits,
             survey,
             seed,
+            print_committed,
+            drain_every,
         } => {
             let survey = load_survey(&config, &source, survey.as_deref(), &alarms)?;
-            let sink = JsonlFileSink::start(config.responses_path());
+            let queue = open_store(&config, &alarms).map_err(|e| e.to_string())?;
+            let sink = QueueSink::start(Arc::clone(&queue), alarms.clone(), max_db_bytes(&config));
             let seed = seed.unwrap_or_else(|| fastrand::u64(..));
-            let summary =
-                crate::simulate::run_and_report(survey, device_ids(&config), &sink, visits, seed);
+            let options = crate::simulate::SimulateOptions {
+                print_committed,
+                drain: drain_every.map(|n| (queue, n)),
+            };
+            let summary = crate::simulate::run_and_report(
+                survey,
+                device_ids(&config),
+                &sink,
+                visits,
+                seed,
+                &options,
+            );
             Ok(if summary.store_failures == 0 {
                 ExitCode::SUCCESS
             } else {
                 ExitCode::FAILURE
             })
         }
+        Command::Queue { action } => crate::queue_cli::run(action, &config),
         Command::Screenshot {
             out,
             size,
@@ -255,6 +280,10 @@ fn remember_good_survey(text: &str) {
     }
 }
 
+fn max_db_bytes(config: &Config) -> u64 {
+    config.storage.max_db_mb.saturating_mul(1024 * 1024)
+}
+
 fn device_ids(config: &Config) -> DeviceIds {
     DeviceIds {
         site_id: config.device.site.clone(),
@@ -264,8 +293,13 @@ fn device_ids(config: &Config) -> DeviceIds {
 
 fn run_kiosk(config: Config, survey: Arc<Survey>, alarms: Alarms) -> Result<ExitCode, String> {
     tracing::info!(survey = %survey.id, version = %survey.version, "survey in force");
-    let sink = Arc::new(JsonlFileSink::start(config.responses_path()));
-    tracing::info!(responses = %config.responses_path().display(), "responses are kept");
+    let queue = open_store(&config, &alarms).map_err(|e| e.to_string())?;
+    let sink = Arc::new(QueueSink::start(
+        queue,
+        alarms.clone(),
+        max_db_bytes(&config),
+    ));
+    tracing::info!(responses = %config.storage_path().display(), "responses are kept");
     let parts = crate::ui::KioskParts {
         survey,
         ids: device_ids(&config),

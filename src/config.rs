@@ -1,5 +1,5 @@
 //! The device's configuration file (earshot.toml): who the device is, which survey it shows,
-//! where responses go and how the screen behaves. Without a file the kiosk runs a built-in
+//! where responses are kept and how the screen behaves. Without a file the kiosk runs a built-in
 //! demo configuration so that it can be tried straight away.
 
 use std::path::{Path, PathBuf};
@@ -24,7 +24,7 @@ pub struct Config {
     #[serde(default)]
     pub kiosk: KioskConfig,
     #[serde(default)]
-    pub responses: ResponsesConfig,
+    pub storage: StorageConfig,
 }
 
 #[derive(Debug, Clone, Deserialize, PartialEq)]
@@ -94,12 +94,36 @@ fn default_window_size() -> [u32; 2] {
     [800, 480]
 }
 
-#[derive(Debug, Clone, Default, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields)]
-pub struct ResponsesConfig {
-    /// File the finished responses are appended to, one JSON object per line. Default: the
-    /// state directory (`$STATE_DIRECTORY` under systemd, else the user's data directory).
+pub struct StorageConfig {
+    /// The response database. Default: `responses.db` in the state directory
+    /// (`$STATE_DIRECTORY` under systemd, else the user's data directory).
     pub path: Option<PathBuf>,
+    /// Largest the database may grow, in megabytes; staff are alarmed as it nears this.
+    #[serde(default = "default_max_db_mb")]
+    pub max_db_mb: u64,
+    /// Acknowledged (uploaded) responses are purged after this many days.
+    #[serde(default = "default_retention_days")]
+    pub retention_days: u32,
+}
+
+impl Default for StorageConfig {
+    fn default() -> Self {
+        StorageConfig {
+            path: None,
+            max_db_mb: default_max_db_mb(),
+            retention_days: default_retention_days(),
+        }
+    }
+}
+
+fn default_max_db_mb() -> u64 {
+    1024
+}
+
+fn default_retention_days() -> u32 {
+    30
 }
 
 /// Where the configuration came from, for messages and `earshot status`.
@@ -145,7 +169,7 @@ impl Config {
             },
             survey: SurveyConfig::default(),
             kiosk: KioskConfig::default(),
-            responses: ResponsesConfig::default(),
+            storage: StorageConfig::default(),
         }
     }
 
@@ -198,12 +222,12 @@ impl Config {
         ))
     }
 
-    /// The responses file, resolved against the state directory when not configured.
-    pub fn responses_path(&self) -> PathBuf {
-        if let Some(p) = &self.responses.path {
+    /// The response database, resolved against the state directory when not configured.
+    pub fn storage_path(&self) -> PathBuf {
+        if let Some(p) = &self.storage.path {
             return p.clone();
         }
-        state_dir().join("responses.jsonl")
+        state_dir().join("responses.db")
     }
 }
 

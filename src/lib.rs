@@ -12,6 +12,7 @@ pub mod config;
 pub mod core;
 pub mod hardware;
 pub mod headless;
+pub mod queue_cli;
 pub mod scan;
 pub mod simulate;
 pub mod sink;

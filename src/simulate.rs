@@ -11,6 +11,8 @@ use crate::core::record::{Moment, Outcome};
 use crate::core::survey::{ReceiptMode, StepKind, Survey};
 use crate::core::visit::{ContactField, DeviceIds, Event, Kiosk, Screen};
 use crate::sink::ResponseSink;
+use crate::storage::Queue;
+use std::io::Write;
 
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
 pub struct Summary {
@@ -20,11 +22,24 @@ pub struct Summary {
     pub store_failures: u64,
     pub flagged_misuse: u64,
     pub answers: u64,
+    /// Records claimed and acknowledged by the simulated uploader.
+    pub acked: u64,
 }
 
 /// Longest a simulated visit may take in actions before the visitor gives up (a survey with
 /// a required step nobody can answer would otherwise loop).
 const MAX_ACTIONS: usize = 200;
+
+/// Extras for crash tests and benchmarks.
+#[derive(Default)]
+pub struct SimulateOptions {
+    /// Print `committed <id>` on standard output (flushed) as soon as the sink confirms each
+    /// record, so a harness that kills the process knows what must have survived.
+    pub print_committed: bool,
+    /// Every this many visits, act as the uploader: claim a batch from the queue and
+    /// acknowledge it (so that kills also land during claim and acknowledgement).
+    pub drain: Option<(Arc<Queue>, u64)>,
+}
 
 pub fn run(
     survey: Arc<Survey>,
@@ -32,6 +47,7 @@ pub fn run(
     sink: &dyn ResponseSink,
     visits: u64,
     seed: u64,
+    options: &SimulateOptions,
 ) -> Summary {
     let mut rng = fastrand::Rng::with_seed(seed);
     let mut kiosk = Kiosk::new(Arc::clone(&survey), ids, rng.u64(..));
@@ -61,7 +77,14 @@ pub fn run(
             }),
         );
         let ok = match rx.recv() {
-            Ok(Ok(())) => true,
+            Ok(Ok(())) => {
+                if options.print_committed {
+                    let mut out = std::io::stdout().lock();
+                    let _ = writeln!(out, "committed {id}");
+                    let _ = out.flush();
+                }
+                true
+            }
             Ok(Err(e)) => {
                 tracing::error!(error = %e, "simulated response not stored");
                 false
@@ -78,7 +101,12 @@ pub fn run(
         }
     };
 
-    for _ in 0..visits {
+    for visit in 0..visits {
+        if let Some((queue, every)) = &options.drain {
+            if *every > 0 && visit % every == every - 1 {
+                drain_once(queue, &mut summary);
+            }
+        }
         // Gaps between visitors: mostly a while, sometimes at once (flagged as misuse).
         let gap = if rng.u8(..10) == 0 {
             rng.u64(500..4000)
@@ -116,6 +144,22 @@ pub fn run(
         }
     }
     summary
+}
+
+/// Claims one batch and acknowledges all of it, as an uploader would after the receiver
+/// confirmed it.
+fn drain_once(queue: &Queue, summary: &mut Summary) {
+    match queue.claim_batch(50, 1 << 20) {
+        Ok(Some(batch)) => {
+            let ids: Vec<uuid::Uuid> = batch.records.iter().map(|r| r.id).collect();
+            match queue.ack(batch.id, &ids) {
+                Ok(n) => summary.acked += n as u64,
+                Err(e) => tracing::error!(error = %e, "simulated acknowledgement failed"),
+            }
+        }
+        Ok(None) => {}
+        Err(e) => tracing::error!(error = %e, "simulated claim failed"),
+    }
 }
 
 fn outcome_name(o: Outcome) -> &'static str {
@@ -218,9 +262,10 @@ pub fn run_and_report(
     sink: &dyn ResponseSink,
     visits: u64,
     seed: u64,
+    options: &SimulateOptions,
 ) -> Summary {
     let started = Instant::now();
-    let summary = run(survey, ids, sink, visits, seed);
+    let summary = run(survey, ids, sink, visits, seed, options);
     let elapsed = started.elapsed();
     println!(
         "simulated {} visits (seed {seed}) in {:.2} s",

@@ -4,7 +4,9 @@ use std::path::Path;
 use std::process::{Command, Output};
 
 use earshot::core::record::Outcome;
-use earshot::sink::read_jsonl;
+mod common;
+
+use common::read_records;
 
 fn earshot(args: &[&str], config: Option<&Path>) -> Output {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_earshot"));
@@ -27,10 +29,13 @@ fn text(o: &Output) -> String {
 
 fn write_config(dir: &Path, extra: &str) -> std::path::PathBuf {
     let path = dir.join("earshot.toml");
-    let responses = dir.join("responses.jsonl");
+    let responses = dir.join("responses.db");
     std::fs::write(
         &path,
-        format!("[device]\nid = \"cli-kiosk\"\nsite = \"cli-site\"\n[responses]\npath = \"{}\"\n{extra}", responses.display()),
+        format!(
+            "[device]\nid = \"cli-kiosk\"\nsite = \"cli-site\"\n[storage]\npath = \"{}\"\n{extra}",
+            responses.display()
+        ),
     )
     .unwrap();
     path
@@ -89,8 +94,7 @@ fn simulate_stores_every_visit_through_the_configured_sink() {
     );
     assert!(out.status.success(), "{}", text(&out));
     assert!(text(&out).contains("stored 200 of 200"), "{}", text(&out));
-    let (records, bad) = read_jsonl(&dir.path().join("responses.jsonl")).unwrap();
-    assert!(bad.is_empty());
+    let records = read_records(&dir.path().join("responses.db"));
     assert_eq!(records.len(), 200);
     assert!(records.iter().all(|r| r.survey_id == "council-services"
         && r.device_id == "cli-kiosk"
@@ -117,7 +121,7 @@ fn simulate_with_a_seed_repeats_itself() {
                 Some(&config),
             );
             assert!(out.status.success(), "{}", text(&out));
-            let (records, _) = read_jsonl(&dir.path().join("responses.jsonl")).unwrap();
+            let records = read_records(&dir.path().join("responses.db"));
             records
                 .iter()
                 .map(|r| (r.outcome, r.answers.len()))
@@ -166,7 +170,7 @@ fn simulate_with_a_survey_file_uses_it() {
         Some(&config),
     );
     assert!(out.status.success(), "{}", text(&out));
-    let (records, _) = read_jsonl(&dir.path().join("responses.jsonl")).unwrap();
+    let records = read_records(&dir.path().join("responses.db"));
     assert!(records.iter().all(|r| r.survey_id == "council-services"));
 }
 

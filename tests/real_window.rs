@@ -263,7 +263,7 @@ impl RealKiosk {
             .prefix("real-window-")
             .tempdir_in(&scratch)
             .expect("a scratch folder");
-        let responses = dir.path().join("responses.jsonl");
+        let responses = dir.path().join("responses.db");
         let log = dir.path().join("kiosk.log");
         let config = dir.path().join("earshot.toml");
         std::fs::write(
@@ -272,7 +272,7 @@ impl RealKiosk {
                 "[device]\nid = \"window-test-kiosk\"\nsite = \"window-test-site\"\n\
                  [survey]\ndemo = \"shop\"\n\
                  [kiosk]\nfullscreen = false\nhide_cursor = true\nwindow_size = [{WIDTH}, {HEIGHT}]\n\
-                 [responses]\npath = {}\n",
+                 [storage]\npath = {}\n",
                 toml_string(&responses)
             ),
         )

@@ -11,7 +11,8 @@ use std::time::Duration;
 use common::{advance, TestKiosk};
 use earshot::core::record::ResponseRecord;
 use earshot::core::visit::Screen;
-use earshot::sink::{JsonlFileSink, ResponseSink, StoreCallback};
+use earshot::sink::{ResponseSink, StoreCallback};
+use earshot::storage::QueueSink;
 use i_slint_backend_testing::{AccessibleRole, ElementHandle, ElementQuery};
 use slint::ComponentHandle;
 
@@ -27,7 +28,7 @@ const KEPT: &[(u32, u32)] = &[(800, 480), (1280, 800)];
 
 /// Holds completed records until released, so the "saving" screen can be photographed.
 struct GatedSink {
-    inner: JsonlFileSink,
+    inner: QueueSink,
     held: Mutex<Vec<(ResponseRecord, StoreCallback)>>,
     open: Mutex<bool>,
 }
@@ -163,9 +164,9 @@ fn every_screen_renders_and_fits_at_every_size() {
     let mut shooter = Shooter { out, shots: 0 };
 
     let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("responses.jsonl");
+    let path = dir.path().join("responses.db");
     let sink = Arc::new(GatedSink {
-        inner: JsonlFileSink::start(&path),
+        inner: common::queue_sink(&path),
         held: Mutex::default(),
         open: Mutex::new(false),
     });

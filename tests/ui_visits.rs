@@ -13,7 +13,7 @@ use earshot::core::survey::StepKind;
 use earshot::core::visit::Screen;
 use earshot::hardware::{HardwareAction, StatusLight};
 use earshot::scan::ChannelScanner;
-use earshot::sink::JsonlFileSink;
+use earshot::storage::{Queue, QueueSink};
 
 /// One test function: Slint's testing backend with an event loop can be set up only once
 /// per process, so the scenarios run in turn, each with a fresh kiosk.
@@ -261,11 +261,22 @@ fn start_again_abandons_the_visit() {
 }
 
 fn a_store_failure_is_told_honestly_and_alarmed() {
+    // A store at its size limit: SQLite refuses the next record as "full".
     let dir = tempfile::tempdir().unwrap();
-    let blocker = dir.path().join("not-a-folder");
-    std::fs::write(&blocker, b"").unwrap();
-    let path = blocker.join("responses.jsonl");
-    let k = TestKiosk::with_sink("council", Arc::new(JsonlFileSink::start(&path)), path, dir);
+    let path = dir.path().join("responses.db");
+    let queue = Arc::new(Queue::open(&path).unwrap().queue);
+    let limit = 96 * 1024;
+    queue.set_max_db_bytes(Some(limit)).unwrap();
+    // Fill it with ever smaller records until not even a small one fits.
+    let mut filler = 0u64;
+    for size in [8192, 1024, 128, 16] {
+        while queue.enqueue(&filler_record(filler, size)).is_ok() {
+            filler += 1;
+        }
+    }
+    let alarms = earshot::alarms::Alarms::default();
+    let sink = Arc::new(QueueSink::start(queue, alarms, limit));
+    let k = TestKiosk::with_sink("council", sink, path, dir);
     k.tap("Start");
     k.tap("Skip");
     k.tap("Very happy");
@@ -283,10 +294,46 @@ fn a_store_failure_is_told_honestly_and_alarmed() {
         "{:?}",
         k.ui.screen()
     );
-    assert!(k.records().is_empty());
+    assert_eq!(
+        k.records().len() as u64,
+        filler,
+        "only the fillers are stored"
+    );
     assert!(k.alarms.is_active(AlarmKind::ResponseNotStored));
     assert!(k
         .hardware
         .actions()
         .contains(&HardwareAction::StatusLight(StatusLight::Alarm)));
+}
+
+/// A stored record of about `size` bytes of comment.
+fn filler_record(n: u64, size: usize) -> earshot::core::record::ResponseRecord {
+    use earshot::core::record::*;
+    ResponseRecord {
+        id: uuid::Uuid::from_u64_pair(1, n),
+        reference: "2222-222".into(),
+        survey_id: "filler".into(),
+        survey_version: "1".into(),
+        language: "en".into(),
+        site_id: "s".into(),
+        device_id: "d".into(),
+        started_at: "2026-01-01T00:00:00.000Z".into(),
+        finished_at: "2026-01-01T00:00:01.000Z".into(),
+        clock: ClockInfo {
+            synchronized: true,
+            started_mono_ms: 0,
+            finished_mono_ms: 1,
+            visit_number: n,
+        },
+        outcome: Outcome::Completed,
+        service: None,
+        answers: vec![Answer {
+            step_id: "comment".into(),
+            at_ms: 1,
+            value: AnswerValue::Text {
+                text: "x".repeat(size),
+            },
+        }],
+        flags: Flags::default(),
+    }
 }

@@ -9,6 +9,7 @@
 mod error;
 mod queue;
 mod schema;
+mod sink;
 
 use std::path::PathBuf;
 
@@ -17,6 +18,7 @@ pub use queue::{
     Batch, EnqueueOutcome, Export, ExportedRow, Opened, Queue, QueueOptions, QueueStats, RowState,
 };
 pub use schema::LATEST_VERSION;
+pub use sink::{open_store, QueueSink};
 
 /// The folder beside the database where damaged files are moved, kept for inspection.
 pub const QUARANTINE_DIR: &str = "quarantine";

@@ -11,7 +11,8 @@ use earshot::core::record::ResponseRecord;
 use earshot::core::survey::{self, Survey};
 use earshot::core::visit::DeviceIds;
 use earshot::hardware::SimulatedHardware;
-use earshot::sink::{read_jsonl, JsonlFileSink, ResponseSink};
+use earshot::sink::ResponseSink;
+use earshot::storage::{Queue, QueueSink};
 use earshot::ui::{KioskParts, KioskUi};
 use i_slint_backend_testing::{ElementHandle, TestingBackend, TestingBackendOptions};
 use slint::platform::PointerEventButton;
@@ -45,10 +46,10 @@ pub struct TestKiosk {
 impl TestKiosk {
     pub fn new(survey_name: &str) -> TestKiosk {
         let dir = tempfile::tempdir().unwrap();
-        let responses = dir.path().join("responses.jsonl");
+        let responses = dir.path().join("responses.db");
         Self::with_sink(
             survey_name,
-            Arc::new(JsonlFileSink::start(&responses)),
+            Arc::new(queue_sink(&responses)),
             responses,
             dir,
         )
@@ -165,9 +166,23 @@ pub fn read_records(path: &Path) -> Vec<ResponseRecord> {
     if !path.exists() {
         return Vec::new();
     }
-    let (records, bad) = read_jsonl(path).unwrap();
-    assert!(bad.is_empty(), "unreadable lines {bad:?}");
-    records
+    let export = Queue::open_read_only(path).unwrap().export(None).unwrap();
+    assert!(
+        export.problems.is_empty(),
+        "unreadable rows {:?}",
+        export.problems
+    );
+    export
+        .rows
+        .iter()
+        .map(|row| serde_json::from_str(&row.record_json).unwrap())
+        .collect()
+}
+
+/// The kiosk's real response store at `path`, as its sink.
+pub fn queue_sink(path: &Path) -> QueueSink {
+    let queue = Queue::open(path).unwrap().queue;
+    QueueSink::start(Arc::new(queue), earshot::alarms::Alarms::default(), 0)
 }
 
 /// Lets Slint build what changed properties call for (repeated elements are instantiated
