@@ -38,6 +38,20 @@ pub fn open_store(config: &Config, alarms: &Alarms) -> Result<Arc<Queue>, Storag
             ),
         );
     }
+    let retention = Duration::from_secs(u64::from(config.storage.retention_days) * 24 * 3600);
+    match opened
+        .queue
+        .purge_acked_older_than(retention, std::time::SystemTime::now())
+    {
+        Ok(0) => {}
+        Ok(n) => tracing::info!(
+            purged = n,
+            days = config.storage.retention_days,
+            "uploaded responses past their retention removed"
+        ),
+        // Purging is housekeeping: a failure keeps more on disk, it loses nothing.
+        Err(e) => tracing::warn!(error = %e, "could not purge old uploaded responses"),
+    }
     if opened.released_claims > 0 {
         tracing::info!(
             released = opened.released_claims,
@@ -138,5 +152,80 @@ impl ResponseSink for QueueSink {
 
     fn describe(&self) -> String {
         self.path.display().to_string()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::Config;
+
+    fn config_at(path: &std::path::Path) -> Config {
+        let mut config = Config::demo();
+        config.storage.path = Some(path.to_path_buf());
+        config
+    }
+
+    fn record() -> ResponseRecord {
+        let text = include_str!("../../assets/surveys/shop.toml");
+        let survey = std::sync::Arc::new(crate::core::survey::parse(text, "shop").unwrap());
+        let ids = crate::core::visit::DeviceIds {
+            site_id: "s".into(),
+            device_id: "d".into(),
+        };
+        let mut kiosk = crate::core::visit::Kiosk::new(survey, ids, 5);
+        let at = crate::core::record::Moment {
+            mono: Duration::from_secs(1),
+            wall: std::time::SystemTime::now(),
+            wall_synchronized: true,
+        };
+        kiosk.handle(crate::core::visit::Event::Start, at);
+        kiosk
+            .handle(crate::core::visit::Event::Cancel, at)
+            .finished
+            .unwrap()
+    }
+
+    fn submit(sink: &QueueSink, r: ResponseRecord) -> Result<(), StoreError> {
+        let (tx, rx) = mpsc::channel();
+        sink.submit(r, Box::new(move |res| tx.send(res).unwrap()));
+        rx.recv().unwrap()
+    }
+
+    #[test]
+    fn a_damaged_store_is_moved_aside_and_staff_are_told() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("responses.db");
+        std::fs::write(&path, b"this is not a database, but it is someone's data").unwrap();
+        let alarms = Alarms::default();
+        let queue = open_store(&config_at(&path), &alarms).unwrap();
+        assert!(alarms.is_active(AlarmKind::StorageQuarantined));
+        let kept: Vec<_> = std::fs::read_dir(dir.path().join("quarantine"))
+            .unwrap()
+            .collect();
+        assert_eq!(kept.len(), 1, "the damaged file is kept");
+        let sink = QueueSink::start(queue, alarms, 0);
+        submit(&sink, record()).unwrap();
+    }
+
+    #[test]
+    fn stored_records_are_confirmed_and_a_nearly_full_store_alarms() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("responses.db");
+        let alarms = Alarms::default();
+        let queue = open_store(&config_at(&path), &alarms).unwrap();
+        let sink = QueueSink::start(Arc::clone(&queue), alarms.clone(), 1 << 30);
+        let r = record();
+        submit(&sink, r.clone()).unwrap();
+        assert!(!alarms.is_active(AlarmKind::StorageNearlyFull));
+        assert_eq!(queue.stats().unwrap().pending, 1);
+        // The same store measured against a limit it is close to.
+        let used = queue.stats().unwrap().db_bytes;
+        let tight = QueueSink::start(Arc::clone(&queue), alarms.clone(), used);
+        let mut second = record();
+        second.id = uuid::Uuid::now_v7();
+        submit(&tight, second).unwrap();
+        assert!(alarms.is_active(AlarmKind::StorageNearlyFull));
+        assert_eq!(queue.stats().unwrap().pending, 2);
     }
 }
