@@ -21,6 +21,8 @@ pub enum AlarmKind {
     StorageNearlyFull,
     /// A damaged response store was moved aside at start-up and a fresh one begun.
     StorageQuarantined,
+    /// The response store cannot be opened at all (read-only or full card, permissions).
+    StorageUnavailable,
 }
 
 impl AlarmKind {
@@ -32,6 +34,7 @@ impl AlarmKind {
             AlarmKind::ScannerUnavailable => "scanner-unavailable",
             AlarmKind::StorageNearlyFull => "storage-nearly-full",
             AlarmKind::StorageQuarantined => "storage-quarantined",
+            AlarmKind::StorageUnavailable => "storage-unavailable",
         }
     }
 }

@@ -293,12 +293,7 @@ fn device_ids(config: &Config) -> DeviceIds {
 
 fn run_kiosk(config: Config, survey: Arc<Survey>, alarms: Alarms) -> Result<ExitCode, String> {
     tracing::info!(survey = %survey.id, version = %survey.version, "survey in force");
-    let queue = open_store(&config, &alarms).map_err(|e| e.to_string())?;
-    let sink = Arc::new(QueueSink::start(
-        queue,
-        alarms.clone(),
-        max_db_bytes(&config),
-    ));
+    let sink = Arc::new(QueueSink::start_for_kiosk(&config, alarms.clone()));
     tracing::info!(responses = %config.storage_path().display(), "responses are kept");
     let parts = crate::ui::KioskParts {
         survey,

@@ -72,15 +72,64 @@ pub struct QueueSink {
     path: PathBuf,
 }
 
+/// Opens the store when there is none yet (the kiosk started while it could not be opened).
+type Reopen = Box<dyn Fn() -> Result<Arc<Queue>, StorageError> + Send>;
+
 impl QueueSink {
     pub fn start(queue: Arc<Queue>, alarms: Alarms, max_db_bytes: u64) -> QueueSink {
         let path = queue.path().to_path_buf();
+        Self::spawn(path, Some(queue), None, alarms, max_db_bytes)
+    }
+
+    /// The kiosk's sink. If the store cannot be opened now (a read-only or full card, a
+    /// folder the kiosk may not write), the kiosk still runs: staff are alarmed, visitors are
+    /// told honestly that their answers could not be saved, and each new response tries to
+    /// open the store again, so the kiosk recovers by itself once the cause is fixed.
+    pub fn start_for_kiosk(config: &Config, alarms: Alarms) -> QueueSink {
+        let max = config.storage.max_db_mb.saturating_mul(1024 * 1024);
+        let path = config.storage_path();
+        let opened = match open_store(config, &alarms) {
+            Ok(queue) => Some(queue),
+            Err(e) => {
+                raise_unavailable(&alarms, &e);
+                None
+            }
+        };
+        let (config, reopen_alarms) = (config.clone(), alarms.clone());
+        let reopen: Reopen = Box::new(move || open_store(&config, &reopen_alarms));
+        Self::spawn(path, opened, Some(reopen), alarms, max)
+    }
+
+    fn spawn(
+        path: PathBuf,
+        mut queue: Option<Arc<Queue>>,
+        reopen: Option<Reopen>,
+        alarms: Alarms,
+        max_db_bytes: u64,
+    ) -> QueueSink {
         let (tx, rx) = mpsc::channel::<Job>();
         std::thread::Builder::new()
             .name("storage".into())
             .spawn(move || {
                 for job in rx {
-                    let result = store(&queue, &alarms, max_db_bytes, &job.record);
+                    if queue.is_none() {
+                        if let Some(reopen) = &reopen {
+                            match reopen() {
+                                Ok(q) => {
+                                    tracing::info!("the response store can be used again");
+                                    alarms.clear(AlarmKind::StorageUnavailable);
+                                    queue = Some(q);
+                                }
+                                Err(e) => raise_unavailable(&alarms, &e),
+                            }
+                        }
+                    }
+                    let result = match &queue {
+                        Some(q) => store(q, &alarms, max_db_bytes, &job.record),
+                        None => Err(StoreError {
+                            message: "the response store cannot be opened".into(),
+                        }),
+                    };
                     (job.done)(result);
                 }
             })
@@ -90,6 +139,14 @@ impl QueueSink {
             path,
         }
     }
+}
+
+fn raise_unavailable(alarms: &Alarms, e: &StorageError) {
+    alarms.raise(
+        AlarmKind::StorageUnavailable,
+        format!("the response store cannot be opened, so responses are not being kept: {e}"),
+        "see the message for the cause; the kiosk tries again with every response and recovers by itself",
+    );
 }
 
 fn store(
@@ -206,6 +263,31 @@ mod tests {
         assert_eq!(kept.len(), 1, "the damaged file is kept");
         let sink = QueueSink::start(queue, alarms, 0);
         submit(&sink, record()).unwrap();
+    }
+
+    #[test]
+    fn a_store_that_cannot_be_opened_at_start_is_retried_with_each_response() {
+        let dir = tempfile::tempdir().unwrap();
+        // A file where the store's folder should be: nothing can be created below it.
+        let blocker = dir.path().join("state");
+        std::fs::write(&blocker, b"").unwrap();
+        let config = config_at(&blocker.join("responses.db"));
+        let alarms = Alarms::default();
+        let sink = QueueSink::start_for_kiosk(&config, alarms.clone());
+        assert!(alarms.is_active(AlarmKind::StorageUnavailable));
+        assert!(
+            submit(&sink, record()).is_err(),
+            "refused honestly, the kiosk still runs"
+        );
+        // The cause is fixed: the next response is stored without a restart.
+        std::fs::remove_file(&blocker).unwrap();
+        submit(&sink, record()).unwrap();
+        assert!(!alarms.is_active(AlarmKind::StorageUnavailable));
+        let stored = Queue::open_read_only(blocker.join("responses.db"))
+            .unwrap()
+            .stats()
+            .unwrap();
+        assert_eq!(stored.pending, 1);
     }
 
     #[test]
