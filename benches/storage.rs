@@ -41,6 +41,7 @@ fn realistic_records(count: usize) -> Vec<ResponseRecord> {
     let ids = DeviceIds {
         site_id: "central-library".into(),
         device_id: "library-lobby-1".into(),
+        run_id: None,
     };
     let sink = Collect::default();
     let mut seed = 1;

@@ -23,6 +23,12 @@ pub enum AlarmKind {
     StorageQuarantined,
     /// The response store cannot be opened at all (read-only or full card, permissions).
     StorageUnavailable,
+    /// The collector refuses this device's token; uploading has stopped.
+    UploadUnauthorized,
+    /// Uploads keep failing (network, collector down); responses wait on the device.
+    UploadFailing,
+    /// The collector rejected responses; they are kept as dead letters.
+    ResponsesRejected,
 }
 
 impl AlarmKind {
@@ -35,6 +41,9 @@ impl AlarmKind {
             AlarmKind::StorageNearlyFull => "storage-nearly-full",
             AlarmKind::StorageQuarantined => "storage-quarantined",
             AlarmKind::StorageUnavailable => "storage-unavailable",
+            AlarmKind::UploadUnauthorized => "upload-unauthorized",
+            AlarmKind::UploadFailing => "upload-failing",
+            AlarmKind::ResponsesRejected => "responses-rejected",
         }
     }
 }

@@ -62,6 +62,24 @@ pub enum Command {
         #[command(subcommand)]
         action: crate::queue_cli::QueueAction,
     },
+    /// Upload waiting responses to the collector now and say what happened
+    Upload {
+        /// Send everything waiting, then stop (the kiosk itself uploads continuously)
+        #[arg(long)]
+        once: bool,
+    },
+    /// Enrol this device with a collector using a one-time code from `earshot-collector enroll-code`
+    Provision {
+        /// The collector, e.g. https://feedback.example.org
+        #[arg(long)]
+        server: String,
+        /// The one-time enrolment code
+        #[arg(long)]
+        code: String,
+        /// The site this device stands in; refused if the code was made for another
+        #[arg(long)]
+        site: Option<String>,
+    },
     /// Write a picture of the attract screen, drawn without a display
     Screenshot {
         /// The PNG file to write
@@ -101,11 +119,22 @@ fn run_command(cli: Cli) -> Result<ExitCode, String> {
     if let Command::CheckSurvey { path } = &cli.command {
         return Ok(check_survey(path));
     }
+    // The config file may not exist yet: provisioning writes it.
+    if let Command::Provision { server, code, site } = &cli.command {
+        return crate::upload_cli::provision(cli.config.as_deref(), server, code, site.as_deref());
+    }
     let (config, source) = Config::load(cli.config.as_deref()).map_err(|e| e.to_string())?;
     tracing::info!(config = %source, device = %config.device.id, site = %config.device.site, "configuration");
     let alarms = Alarms::default();
     match cli.command {
-        Command::CheckSurvey { .. } => unreachable!("handled above"),
+        Command::CheckSurvey { .. } | Command::Provision { .. } => unreachable!("handled above"),
+        Command::Upload { once } => {
+            if !once {
+                return Err("the kiosk uploads by itself while it runs; use `earshot upload --once` to upload now".into());
+            }
+            let survey = load_survey(&config, &source, None, &alarms)?;
+            crate::upload_cli::upload_once(&config, &survey, &alarms)
+        }
         Command::Run { survey } => {
             let survey = load_survey(&config, &source, survey.as_deref(), &alarms)?;
             run_kiosk(config, survey, alarms)
@@ -288,6 +317,7 @@ fn device_ids(config: &Config) -> DeviceIds {
     DeviceIds {
         site_id: config.device.site.clone(),
         device_id: config.device.id.clone(),
+        run_id: Some(crate::clock::run_id()),
     }
 }
 
@@ -295,6 +325,7 @@ fn run_kiosk(config: Config, survey: Arc<Survey>, alarms: Alarms) -> Result<Exit
     tracing::info!(survey = %survey.id, version = %survey.version, "survey in force");
     let sink = Arc::new(QueueSink::start_for_kiosk(&config, alarms.clone()));
     tracing::info!(responses = %config.storage_path().display(), "responses are kept");
+    crate::upload_cli::start_uploader(&config, &survey, &sink, &alarms);
     let parts = crate::ui::KioskParts {
         survey,
         ids: device_ids(&config),

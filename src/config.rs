@@ -25,6 +25,8 @@ pub struct Config {
     pub kiosk: KioskConfig,
     #[serde(default)]
     pub storage: StorageConfig,
+    #[serde(default)]
+    pub upload: UploadConfig,
 }
 
 #[derive(Debug, Clone, Deserialize, PartialEq)]
@@ -126,6 +128,75 @@ fn default_retention_days() -> u32 {
     30
 }
 
+/// Where responses are sent. Written by `earshot provision`; without a server the kiosk keeps
+/// everything in its queue (for `earshot queue export`).
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct UploadConfig {
+    /// The collector, e.g. "https://feedback.example.org". Plain http only to loopback.
+    pub server: Option<String>,
+    /// Extra CA certificates (PEM) to trust, for a collector with a private CA.
+    pub ca_file: Option<PathBuf>,
+    /// The device token file. Default: `device-token` in the state directory. Never put
+    /// the token itself in this file.
+    pub token_path: Option<PathBuf>,
+    /// Most responses in one upload.
+    #[serde(default = "default_batch_max_responses")]
+    pub batch_max_responses: usize,
+    /// Most bytes of responses (uncompressed) in one upload, in KiB.
+    #[serde(default = "default_batch_max_kb")]
+    pub batch_max_kb: u64,
+    /// Seconds to wait for a connection to the collector.
+    #[serde(default = "default_connect_timeout_s")]
+    pub connect_timeout_s: u64,
+    /// Seconds one upload may take in all.
+    #[serde(default = "default_request_timeout_s")]
+    pub request_timeout_s: u64,
+    /// Seconds between uploads when nothing prompts one, and between heartbeats when there
+    /// is nothing to send.
+    #[serde(default = "default_heartbeat_s")]
+    pub heartbeat_s: u64,
+    /// Seconds to wait after a new response before uploading, so that a busy hour's
+    /// responses go in a few batches instead of one request each.
+    #[serde(default = "default_debounce_s")]
+    pub debounce_s: u64,
+}
+
+impl Default for UploadConfig {
+    fn default() -> Self {
+        UploadConfig {
+            server: None,
+            ca_file: None,
+            token_path: None,
+            batch_max_responses: default_batch_max_responses(),
+            batch_max_kb: default_batch_max_kb(),
+            connect_timeout_s: default_connect_timeout_s(),
+            request_timeout_s: default_request_timeout_s(),
+            heartbeat_s: default_heartbeat_s(),
+            debounce_s: default_debounce_s(),
+        }
+    }
+}
+
+fn default_batch_max_responses() -> usize {
+    500
+}
+fn default_batch_max_kb() -> u64 {
+    1024
+}
+fn default_connect_timeout_s() -> u64 {
+    10
+}
+fn default_request_timeout_s() -> u64 {
+    60
+}
+fn default_heartbeat_s() -> u64 {
+    300
+}
+fn default_debounce_s() -> u64 {
+    5
+}
+
 /// Where the configuration came from, for messages and `earshot status`.
 #[derive(Debug, Clone, PartialEq)]
 pub enum ConfigSource {
@@ -170,6 +241,7 @@ impl Config {
             survey: SurveyConfig::default(),
             kiosk: KioskConfig::default(),
             storage: StorageConfig::default(),
+            upload: UploadConfig::default(),
         }
     }
 
@@ -183,6 +255,34 @@ impl Config {
     }
 
     fn check(&self, origin: &str) -> Result<(), ConfigError> {
+        if let Some(server) = &self.upload.server {
+            if let Err(message) = crate::upload::client::check_server_url(server) {
+                return Err(ConfigError::Invalid {
+                    path: PathBuf::from(origin),
+                    message: format!("[upload] server: {message}. "),
+                });
+            }
+        }
+        let u = &self.upload;
+        for (name, value, range) in [
+            ("batch_max_responses", u.batch_max_responses as u64, 1..=earshot_protocol::MAX_BATCH_RESPONSES as u64),
+            ("batch_max_kb", u.batch_max_kb, 1..=64 * 1024),
+            ("connect_timeout_s", u.connect_timeout_s, 1..=600),
+            ("request_timeout_s", u.request_timeout_s, 1..=3600),
+            ("heartbeat_s", u.heartbeat_s, 5..=24 * 3600),
+            ("debounce_s", u.debounce_s, 0..=3600),
+        ] {
+            if !range.contains(&value) {
+                return Err(ConfigError::Invalid {
+                    path: PathBuf::from(origin),
+                    message: format!(
+                        "[upload] {name} = {value} is out of range; use {} to {}. ",
+                        range.start(),
+                        range.end()
+                    ),
+                });
+            }
+        }
         if self.survey.path.is_none() && demo_survey(&self.survey.demo).is_none() {
             return Err(ConfigError::UnknownDemo {
                 path: origin.to_string(),
@@ -228,6 +328,16 @@ impl Config {
             return p.clone();
         }
         state_dir().join("responses.db")
+    }
+}
+
+impl Config {
+    /// Where the device token is kept.
+    pub fn token_path(&self) -> PathBuf {
+        self.upload
+            .token_path
+            .clone()
+            .unwrap_or_else(|| state_dir().join("device-token"))
     }
 }
 

@@ -8,6 +8,7 @@
 
 pub mod alarms;
 pub mod cli;
+pub mod clock;
 pub mod config;
 pub mod core;
 pub mod hardware;
@@ -18,3 +19,5 @@ pub mod simulate;
 pub mod sink;
 pub mod storage;
 pub mod ui;
+pub mod upload;
+pub mod upload_cli;

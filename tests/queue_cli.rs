@@ -108,6 +108,7 @@ fn record_with_comment(n: u64, comment: &str) -> ResponseRecord {
             started_mono_ms: 0,
             finished_mono_ms: 60_000,
             visit_number: n,
+            run_id: None,
         },
         outcome: Outcome::Completed,
         service: Some("tills".into()),

@@ -24,6 +24,7 @@ fn record(n: u64) -> ResponseRecord {
             started_mono_ms: 0,
             finished_mono_ms: 1000,
             visit_number: n,
+            run_id: None,
         },
         outcome: Outcome::Completed,
         service: None,

@@ -324,6 +324,7 @@ fn filler_record(n: u64, size: usize) -> earshot::core::record::ResponseRecord {
             started_mono_ms: 0,
             finished_mono_ms: 1,
             visit_number: n,
+            run_id: None,
         },
         outcome: Outcome::Completed,
         service: None,

@@ -1,23 +1,13 @@
 //! The response record: everything kept about one visit, finished or not. It is what the
-//! sink stores, what is uploaded, and what the service team reads.
+//! sink stores, what is uploaded, and what the service team reads. Its definition lives in
+//! the protocol crate, shared with the collector, so the two cannot drift apart; this module
+//! adds how the kiosk reads its clocks.
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use serde::{Deserialize, Serialize};
-use uuid::Uuid;
-
-/// How a visit ended.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Outcome {
-    /// The visitor answered through to the end.
-    Completed,
-    /// Nobody touched the screen for the idle timeout plus the "still there?" prompt; the
-    /// answers given so far are kept.
-    Timeout,
-    /// The visitor pressed "Start again".
-    Abandoned,
-}
+pub use earshot_protocol::record::{
+    Answer, AnswerValue, ClockInfo, Flags, Outcome, ResponseRecord,
+};
 
 /// One instant as the kiosk saw it. The monotonic reading orders events and measures
 /// durations even while the wall clock is wrong (a Pi has no real-time clock and boots at its
@@ -49,105 +39,4 @@ impl Moment {
 pub fn rfc3339(t: SystemTime) -> String {
     let t = if t < UNIX_EPOCH { UNIX_EPOCH } else { t };
     humantime::format_rfc3339_millis(t).to_string()
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct ResponseRecord {
-    /// UUID v7: unique, and sortable by creation time. The receiver deduplicates by it.
-    pub id: Uuid,
-    /// The short code shown on the thanks screen (see `reference`).
-    pub reference: String,
-    pub survey_id: String,
-    pub survey_version: String,
-    /// The language the visit finished in.
-    pub language: String,
-    pub site_id: String,
-    pub device_id: String,
-    /// Wall-clock start and finish (RFC 3339, UTC).
-    pub started_at: String,
-    pub finished_at: String,
-    pub clock: ClockInfo,
-    pub outcome: Outcome,
-    /// The service or touchpoint chosen, if the survey asks for one.
-    pub service: Option<String>,
-    /// Answers in the order they were given; one per step at most.
-    pub answers: Vec<Answer>,
-    pub flags: Flags,
-}
-
-/// What is needed to correct the wall-clock times later if the clock was not synchronised.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct ClockInfo {
-    /// Whether the wall clock was synchronised when the visit started.
-    pub synchronized: bool,
-    /// Monotonic time since the kiosk started, at the start of the visit and at its end.
-    pub started_mono_ms: u64,
-    pub finished_mono_ms: u64,
-    /// Visits since the kiosk started (1 for the first), to order records from one run.
-    pub visit_number: u64,
-}
-
-impl ClockInfo {
-    pub fn duration_ms(&self) -> u64 {
-        self.finished_mono_ms.saturating_sub(self.started_mono_ms)
-    }
-}
-
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Flags {
-    /// The visit began sooner after the previous one than the survey's minimum interval:
-    /// maybe a child at play or someone pressing again. Kept, never deleted; reports can
-    /// leave such responses out.
-    pub suspected_misuse: bool,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Answer {
-    pub step_id: String,
-    /// Milliseconds from the start of the visit to this answer (monotonic).
-    pub at_ms: u64,
-    pub value: AnswerValue,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "type", rename_all = "snake_case")]
-pub enum AnswerValue {
-    /// Option ids of a service, choice or reasons step.
-    Choice {
-        options: Vec<String>,
-    },
-    /// A rating; `scale` is the survey's scale name (smiley4, smiley5, nps, stars5).
-    Rating {
-        scale: String,
-        value: i32,
-    },
-    /// Agreement with a statement: 1 = strongly disagree … 5 = strongly agree.
-    Agree {
-        value: i32,
-    },
-    Text {
-        text: String,
-    },
-    /// A contact request. Only made after the visitor tapped to agree to `consent_text`,
-    /// which is kept in the language it was shown in.
-    Contact {
-        name: String,
-        reach: String,
-        consent_text: String,
-    },
-    /// The receipt barcode as the scanner read it.
-    Receipt {
-        code: String,
-    },
-    /// The visitor chose to skip the step (contact: "No thanks").
-    Skipped,
-}
-
-impl ResponseRecord {
-    pub fn answer(&self, step_id: &str) -> Option<&AnswerValue> {
-        self.answers
-            .iter()
-            .find(|a| a.step_id == step_id)
-            .map(|a| &a.value)
-    }
 }

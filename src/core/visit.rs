@@ -33,6 +33,9 @@ pub const MAX_CONTACT_CHARS: usize = 120;
 pub struct DeviceIds {
     pub site_id: String,
     pub device_id: String,
+    /// This run of the kiosk process, which its monotonic readings belong to (see
+    /// `ClockInfo::run_id`).
+    pub run_id: Option<uuid::Uuid>,
 }
 
 /// The contact form's fields.
@@ -832,6 +835,7 @@ impl Kiosk {
                 started_mono_ms: v.started.mono.as_millis() as u64,
                 finished_mono_ms: end_mono.as_millis() as u64,
                 visit_number: v.visit_number,
+                run_id: self.ids.run_id,
             },
             outcome,
             service,

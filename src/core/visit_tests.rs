@@ -138,6 +138,7 @@ impl Drive {
         let ids = DeviceIds {
             site_id: "site-1".into(),
             device_id: "kiosk-7".into(),
+            run_id: None,
         };
         Drive {
             kiosk: Kiosk::new(Arc::new(survey), ids, 42),

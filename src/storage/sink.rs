@@ -70,6 +70,16 @@ struct Job {
 pub struct QueueSink {
     jobs: Mutex<mpsc::Sender<Job>>,
     path: PathBuf,
+    shared: Arc<Shared>,
+}
+
+/// What the storage thread shares with the rest of the kiosk.
+#[derive(Default)]
+struct Shared {
+    /// The open store, once it could be opened (the uploader works on it too).
+    queue: Mutex<Option<Arc<Queue>>>,
+    /// Called after each response is durably stored (wakes the uploader).
+    on_stored: Mutex<Option<Box<dyn Fn() + Send>>>,
 }
 
 /// Opens the store when there is none yet (the kiosk started while it could not be opened).
@@ -100,6 +110,24 @@ impl QueueSink {
         Self::spawn(path, opened, Some(reopen), alarms, max)
     }
 
+    /// The store, once it is open.
+    pub fn queue(&self) -> Option<Arc<Queue>> {
+        self.shared
+            .queue
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
+    }
+
+    /// Sets what to call after each response is durably stored.
+    pub fn on_stored(&self, f: impl Fn() + Send + 'static) {
+        *self
+            .shared
+            .on_stored
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner) = Some(Box::new(f));
+    }
+
     fn spawn(
         path: PathBuf,
         mut queue: Option<Arc<Queue>>,
@@ -108,6 +136,9 @@ impl QueueSink {
         max_db_bytes: u64,
     ) -> QueueSink {
         let (tx, rx) = mpsc::channel::<Job>();
+        let shared = Arc::new(Shared::default());
+        *shared.queue.lock().unwrap_or_else(PoisonError::into_inner) = queue.clone();
+        let thread_shared = shared.clone();
         std::thread::Builder::new()
             .name("storage".into())
             .spawn(move || {
@@ -118,6 +149,10 @@ impl QueueSink {
                                 Ok(q) => {
                                     tracing::info!("the response store can be used again");
                                     alarms.clear(AlarmKind::StorageUnavailable);
+                                    *thread_shared
+                                        .queue
+                                        .lock()
+                                        .unwrap_or_else(PoisonError::into_inner) = Some(q.clone());
                                     queue = Some(q);
                                 }
                                 Err(e) => raise_unavailable(&alarms, &e),
@@ -130,13 +165,25 @@ impl QueueSink {
                             message: "the response store cannot be opened".into(),
                         }),
                     };
+                    let stored = result.is_ok();
                     (job.done)(result);
+                    if stored {
+                        if let Some(f) = thread_shared
+                            .on_stored
+                            .lock()
+                            .unwrap_or_else(PoisonError::into_inner)
+                            .as_ref()
+                        {
+                            f();
+                        }
+                    }
                 }
             })
             .expect("the OS lets the kiosk start a thread");
         QueueSink {
             jobs: Mutex::new(tx),
             path,
+            shared,
         }
     }
 }
@@ -229,6 +276,7 @@ mod tests {
         let ids = crate::core::visit::DeviceIds {
             site_id: "s".into(),
             device_id: "d".into(),
+            run_id: None,
         };
         let mut kiosk = crate::core::visit::Kiosk::new(survey, ids, 5);
         let at = crate::core::record::Moment {

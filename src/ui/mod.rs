@@ -7,7 +7,7 @@
 use std::cell::{Cell, RefCell};
 use std::rc::{Rc, Weak};
 use std::sync::Arc;
-use std::time::{Duration, Instant, SystemTime};
+use std::time::{Duration, SystemTime};
 
 use slint::{ComponentHandle, Model, ModelRc, SharedString, VecModel};
 
@@ -51,10 +51,9 @@ impl KioskUi {
     /// up (by the backend of `run`, or by a test).
     pub fn new(parts: KioskParts) -> Result<KioskUi, slint::PlatformError> {
         let window = MainWindow::new()?;
-        let started = Instant::now();
         let clock = parts
             .clock
-            .unwrap_or_else(|| Box::new(move || started.elapsed()));
+            .unwrap_or_else(|| Box::new(crate::clock::since_start));
         let bridge = Rc::new(Bridge {
             window: window.as_weak(),
             kiosk: RefCell::new(Kiosk::new(parts.survey, parts.ids, parts.seed)),
@@ -130,8 +129,6 @@ struct Bridge {
     time_synced: Cell<(Duration, bool)>,
 }
 
-/// systemd-timesyncd creates this file once the clock has been synchronised.
-const TIME_SYNC_MARKER: &str = "/run/systemd/timesync/synchronized";
 
 impl Bridge {
     fn now(&self) -> Moment {
@@ -140,7 +137,7 @@ impl Bridge {
         // A stat on a tmpfs file, at most once a minute: cheap enough for the UI thread.
         let synced =
             if checked == Duration::MAX || mono.saturating_sub(checked) > Duration::from_secs(60) {
-                let synced = std::path::Path::new(TIME_SYNC_MARKER).exists();
+                let synced = crate::clock::wall_synchronized();
                 self.time_synced.set((mono, synced));
                 synced
             } else {

@@ -69,6 +69,7 @@ impl TestKiosk {
             ids: DeviceIds {
                 site_id: "test-site".into(),
                 device_id: "test-kiosk".into(),
+                run_id: None,
             },
             sink,
             alarms: alarms.clone(),

@@ -1,0 +1,9 @@
+//! earshot-collector: the receiver of Earshot kiosk responses. It enrols devices, takes their
+//! batches exactly once (deduplicated by each response's own id, one transaction per batch),
+//! keeps their status, and exports what it holds for the service team.
+
+pub mod export;
+pub mod http;
+pub mod ingest;
+pub mod store;
+pub mod surveys;

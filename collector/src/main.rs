@@ -1,0 +1,223 @@
+//! The `earshot-collector` command: serve, enrolment codes, devices, revocation, export.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
+
+use clap::{Parser, Subcommand};
+use earshot_collector::export::{self, Format};
+use earshot_collector::http::{router, AppState, Limits};
+use earshot_collector::ingest::KnownSurveys;
+use earshot_collector::store::{SqliteStore, Store};
+
+#[derive(Parser)]
+#[command(name = "earshot-collector", version, about = "Receives responses from Earshot kiosks")]
+struct Cli {
+    /// The collector's database (one SQLite file).
+    #[arg(long, global = true, env = "EARSHOT_COLLECTOR_DB", default_value = "collector.db")]
+    db: PathBuf,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Take uploads from kiosks. Prints the address it listens on as its first line.
+    Serve {
+        #[arg(long, default_value = "127.0.0.1:8080")]
+        listen: SocketAddr,
+        /// A folder of survey files: responses to surveys not in it are rejected. Without
+        /// it, every survey is accepted.
+        #[arg(long)]
+        surveys: Option<PathBuf>,
+        /// Largest request body as sent, in KiB.
+        #[arg(long, default_value_t = earshot_protocol::DEFAULT_MAX_BODY_BYTES / 1024)]
+        max_body_kb: usize,
+        /// Largest request body once decompressed, in KiB.
+        #[arg(long, default_value_t = earshot_protocol::DEFAULT_MAX_DECOMPRESSED_BYTES / 1024)]
+        max_decompressed_kb: usize,
+    },
+    /// Make a one-time code that enrols one device for a site. Prints the code alone on the
+    /// first line, then a QR code of it.
+    EnrollCode {
+        #[arg(long)]
+        site: String,
+        /// How long the code stays valid, e.g. 24h, 30m, 7days.
+        #[arg(long, default_value = "24h", value_parser = humantime::parse_duration)]
+        expires: Duration,
+    },
+    /// List enrolled devices and how they last reported.
+    Devices,
+    /// Stop a device's token from working (its uploads get 403 until it is provisioned again).
+    Revoke { device_id: String },
+    /// Write the stored responses to a file.
+    Export {
+        #[arg(long)]
+        out: PathBuf,
+        #[arg(long, value_enum, default_value_t = Format::Csv)]
+        format: Format,
+        /// Only responses that started on or after this date or time (e.g. 2026-11-01 or
+        /// 2026-11-01T09:00:00Z).
+        #[arg(long)]
+        since: Option<String>,
+    },
+}
+
+fn main() -> ExitCode {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("EARSHOT_LOG")
+                .unwrap_or_else(|_| "info".into()),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let cli = Cli::parse();
+    match run(cli) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(message) => {
+            eprintln!("earshot-collector: {message}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn open(db: &std::path::Path) -> Result<Arc<SqliteStore>, String> {
+    SqliteStore::open(db).map(Arc::new).map_err(|e| e.to_string())
+}
+
+fn parse_since(text: &str) -> Result<SystemTime, String> {
+    humantime::parse_rfc3339_weak(text)
+        .or_else(|_| humantime::parse_rfc3339_weak(&format!("{text}T00:00:00Z")))
+        .map_err(|_| format!("--since {text:?}: give a date like 2026-11-01 or a time like 2026-11-01T09:00:00Z"))
+}
+
+fn run(cli: Cli) -> Result<(), String> {
+    match cli.command {
+        Command::Serve {
+            listen,
+            surveys,
+            max_body_kb,
+            max_decompressed_kb,
+        } => {
+            let store = open(&cli.db)?;
+            let known = match surveys {
+                Some(dir) => earshot_collector::surveys::load(&dir)?,
+                None => KnownSurveys::default(),
+            };
+            let limits = Limits {
+                max_body_bytes: max_body_kb.max(1) * 1024,
+                max_decompressed_bytes: max_decompressed_kb.max(1) * 1024,
+            };
+            let runtime = tokio::runtime::Runtime::new()
+                .map_err(|e| format!("cannot start the async runtime: {e}"))?;
+            runtime.block_on(async move {
+                let listener = tokio::net::TcpListener::bind(listen)
+                    .await
+                    .map_err(|e| format!("cannot listen on {listen}: {e}"))?;
+                let local = listener.local_addr().map_err(|e| e.to_string())?;
+                println!("listening on http://{local}");
+                tracing::info!(%local, db = %cli.db.display(), surveys = known.0.len(), "collector ready");
+                let app = router(AppState::new(store, known, limits));
+                axum::serve(listener, app)
+                    .with_graceful_shutdown(async {
+                        let _ = tokio::signal::ctrl_c().await;
+                    })
+                    .await
+                    .map_err(|e| format!("the server stopped: {e}"))
+            })
+        }
+        Command::EnrollCode { site, expires } => {
+            let site = site.trim();
+            if site.is_empty() {
+                return Err("--site must name the site, e.g. --site central-library".into());
+            }
+            let store = open(&cli.db)?;
+            let code = store
+                .create_enrollment_code(site, SystemTime::now() + expires)
+                .map_err(|e| e.to_string())?;
+            println!("{code}");
+            println!(
+                "One device at site {site:?} can use this code within {} to enrol:",
+                humantime::format_duration(expires)
+            );
+            println!("  earshot provision --server URL --code {code}");
+            print!("{}", terminal_qr(&code));
+            Ok(())
+        }
+        Command::Devices => {
+            let store = open(&cli.db)?;
+            let devices = store.devices().map_err(|e| e.to_string())?;
+            if devices.is_empty() {
+                println!("no devices enrolled yet (make a code with `earshot-collector enroll-code --site SITE`)");
+            }
+            for d in devices {
+                let state = if d.revoked_at.is_some() { "revoked" } else { "active" };
+                let queue = d
+                    .last_status
+                    .as_ref()
+                    .map(|s| format!("queue {} dead {} alarms [{}]", s.queue_depth, s.dead_letters, s.alarms.join(", ")))
+                    .unwrap_or_else(|| "no status yet".into());
+                println!(
+                    "{}\t{}\t{state}\tlast seen {}\t{} responses\t{queue}",
+                    d.site,
+                    d.id,
+                    d.last_seen_at.as_deref().unwrap_or("never"),
+                    d.responses
+                );
+            }
+            Ok(())
+        }
+        Command::Revoke { device_id } => {
+            let store = open(&cli.db)?;
+            if store.revoke(&device_id, SystemTime::now()).map_err(|e| e.to_string())? {
+                println!("device {device_id} revoked; its uploads are refused until it is provisioned again");
+                Ok(())
+            } else {
+                Err(format!("no device {device_id:?} (see `earshot-collector devices`)"))
+            }
+        }
+        Command::Export { out, format, since } => {
+            let since = since.as_deref().map(parse_since).transpose()?;
+            let store = open(&cli.db)?;
+            let rows = store.responses_since(since).map_err(|e| e.to_string())?;
+            let bytes = match format {
+                Format::Jsonl => export::jsonl(&rows)?,
+                Format::Csv => export::csv(&rows)?,
+            };
+            export::write_atomically(&out, &bytes)?;
+            println!("wrote {} responses to {}", rows.len(), out.display());
+            Ok(())
+        }
+    }
+}
+
+/// A QR code drawn with Unicode half blocks, two modules per character cell, with the quiet
+/// zone the standard asks for. Dark on light, as terminals usually are light text on dark,
+/// the colours are inverted so phones read it.
+fn terminal_qr(text: &str) -> String {
+    use qrcodegen::{QrCode, QrCodeEcc};
+    let Ok(qr) = QrCode::encode_text(text, QrCodeEcc::Medium) else {
+        return String::new();
+    };
+    let quiet = 2;
+    let size = qr.size();
+    let dark = |x: i32, y: i32| x >= 0 && y >= 0 && x < size && y < size && qr.get_module(x, y);
+    let mut out = String::new();
+    let mut y = -quiet;
+    while y < size + quiet {
+        for x in -quiet..size + quiet {
+            // Light modules are drawn lit so the code reads on a dark terminal.
+            out.push(match (!dark(x, y), !dark(x, y + 1)) {
+                (true, true) => '█',
+                (true, false) => '▀',
+                (false, true) => '▄',
+                (false, false) => ' ',
+            });
+        }
+        out.push('\n');
+        y += 2;
+    }
+    out
+}

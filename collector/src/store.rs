@@ -1,0 +1,607 @@
+//! Where the collector keeps devices, enrolment codes, responses and batch replies. A trait,
+//! so that a PostgreSQL store can be added when one machine is outgrown; SQLite in one file is
+//! the default.
+
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use earshot_protocol::{BatchReply, DeviceStatus, ItemResult, ItemStatus};
+use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
+use sha2::{Digest, Sha256};
+use uuid::Uuid;
+
+use crate::ingest::{Accepted, Judged};
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("collector database {path}: {detail}")]
+    Database { path: PathBuf, detail: String },
+}
+
+/// An enrolled device, as found by its token.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Device {
+    pub id: String,
+    pub site: String,
+    pub revoked: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Enrolled {
+    pub device_id: String,
+    pub site: String,
+    pub token: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum EnrollError {
+    /// Unknown, already used, or expired: the message says which.
+    InvalidCode(String),
+    SiteMismatch { code_site: String, asked: String },
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum IngestOutcome {
+    Stored(BatchReply),
+    /// This batch id was answered before, for the same body: the same reply again.
+    Replayed(BatchReply),
+    /// This batch id was used before with different responses.
+    KeyReused,
+}
+
+/// A device as listed for the service team.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DeviceRow {
+    pub id: String,
+    pub site: String,
+    pub enrolled_at: String,
+    pub revoked_at: Option<String>,
+    pub last_seen_at: Option<String>,
+    pub last_status: Option<DeviceStatus>,
+    pub responses: u64,
+}
+
+/// A stored response, for export.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StoredResponse {
+    pub record_json: String,
+    pub device_id: String,
+    pub received_at: String,
+    pub started_at: String,
+    pub finished_at: String,
+    pub time_basis: String,
+}
+
+pub trait Store: Send + Sync + 'static {
+    /// Makes a one-time enrolment code for `site`, valid until `expires_at`.
+    fn create_enrollment_code(&self, site: &str, expires_at: SystemTime) -> Result<String, StoreError>;
+    /// Exchanges a code for a device token. Enrolling a device id again replaces its token
+    /// (the old one stops working) and lifts a revocation.
+    fn enroll(
+        &self,
+        code: &str,
+        device_id: &str,
+        site: Option<&str>,
+        now: SystemTime,
+    ) -> Result<Result<Enrolled, EnrollError>, StoreError>;
+    fn authenticate(&self, token: &str) -> Result<Option<Device>, StoreError>;
+    /// Returns whether a device with that id existed (and is now revoked).
+    fn revoke(&self, device_id: &str, now: SystemTime) -> Result<bool, StoreError>;
+    /// Stores the valid responses of a batch and its reply, all in one transaction.
+    fn ingest(
+        &self,
+        device: &Device,
+        batch_id: Uuid,
+        body_hash: &str,
+        judged: &[Judged],
+        status: &DeviceStatus,
+        now: SystemTime,
+    ) -> Result<IngestOutcome, StoreError>;
+    fn record_status(&self, device: &Device, status: &DeviceStatus, now: SystemTime) -> Result<(), StoreError>;
+    fn devices(&self) -> Result<Vec<DeviceRow>, StoreError>;
+    /// Responses whose (true) start is at or after `since`, oldest first.
+    fn responses_since(&self, since: Option<SystemTime>) -> Result<Vec<StoredResponse>, StoreError>;
+}
+
+pub fn rfc3339(t: SystemTime) -> String {
+    let t = t.max(UNIX_EPOCH);
+    humantime::format_rfc3339_millis(t).to_string()
+}
+
+fn unix_ms(t: SystemTime) -> i64 {
+    t.duration_since(UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or(0)
+}
+
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    let digest = Sha256::digest(bytes);
+    digest.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// Random bytes from the operating system, as lowercase hex.
+fn random_hex(bytes: usize) -> Result<String, String> {
+    let mut buf = vec![0u8; bytes];
+    getrandom::fill(&mut buf).map_err(|e| format!("no randomness from the system: {e}"))?;
+    Ok(buf.iter().map(|b| format!("{b:02x}")).collect())
+}
+
+/// Letters and digits that cannot be mistaken for one another when read off a screen or
+/// typed (no 0/O, 1/I/L, 5/S, 8/B, 2/Z, U/V).
+const CODE_ALPHABET: &[u8] = b"ACDEFGHJKMNPQRTWXY34679";
+
+/// A 12-character enrolment code in groups of four, e.g. `K7MX-C4PA-TR9W`.
+fn new_enrollment_code() -> Result<String, String> {
+    let mut buf = [0u8; 12];
+    getrandom::fill(&mut buf).map_err(|e| format!("no randomness from the system: {e}"))?;
+    let mut code = String::new();
+    for (i, b) in buf.iter().enumerate() {
+        if i > 0 && i % 4 == 0 {
+            code.push('-');
+        }
+        // 256 is not a multiple of 23: the first few letters are a little more likely, a
+        // negligible loss against 23^12 codes that also expire and work once.
+        code.push(CODE_ALPHABET[*b as usize % CODE_ALPHABET.len()] as char);
+    }
+    Ok(code)
+}
+
+/// Codes are compared without case, spaces or dashes: people type them.
+fn normalise_code(code: &str) -> String {
+    code.chars()
+        .filter(|c| c.is_ascii_alphanumeric())
+        .map(|c| c.to_ascii_uppercase())
+        .collect()
+}
+
+const SCHEMA: &[&str] = &[
+    "CREATE TABLE devices (
+        id TEXT PRIMARY KEY,
+        site TEXT NOT NULL,
+        token_hash TEXT NOT NULL UNIQUE,
+        enrolled_at TEXT NOT NULL,
+        revoked_at TEXT,
+        last_seen_at TEXT,
+        last_status_json TEXT
+    );
+    CREATE TABLE enrollment_codes (
+        code_hash TEXT PRIMARY KEY,
+        site TEXT NOT NULL,
+        created_at TEXT NOT NULL,
+        expires_ms INTEGER NOT NULL,
+        used_at TEXT,
+        used_by TEXT
+    );
+    -- One row per response, ever: the primary key is the response's own id, made on the
+    -- kiosk when the visit ended, so a resend can never store it twice.
+    CREATE TABLE responses (
+        id TEXT PRIMARY KEY,
+        device_id TEXT NOT NULL,
+        site_id TEXT NOT NULL,
+        survey_id TEXT NOT NULL,
+        survey_version TEXT NOT NULL,
+        outcome TEXT NOT NULL,
+        started_at TEXT NOT NULL,
+        finished_at TEXT NOT NULL,
+        started_ms INTEGER NOT NULL,
+        time_basis TEXT NOT NULL,
+        received_at TEXT NOT NULL,
+        batch_id TEXT NOT NULL,
+        record_json TEXT NOT NULL
+    );
+    CREATE INDEX responses_by_start ON responses (started_ms);
+    -- The reply given to each batch, so that a replay gets the same answer.
+    CREATE TABLE batches (
+        device_id TEXT NOT NULL,
+        batch_id TEXT NOT NULL,
+        body_hash TEXT NOT NULL,
+        reply_json TEXT NOT NULL,
+        received_at TEXT NOT NULL,
+        PRIMARY KEY (device_id, batch_id)
+    );",
+];
+
+pub struct SqliteStore {
+    conn: Mutex<Connection>,
+    path: PathBuf,
+}
+
+impl SqliteStore {
+    pub fn open(path: &Path) -> Result<SqliteStore, StoreError> {
+        let fail = |e: rusqlite::Error| StoreError::Database {
+            path: path.to_path_buf(),
+            detail: e.to_string(),
+        };
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir).map_err(|e| StoreError::Database {
+                path: path.to_path_buf(),
+                detail: format!("cannot create its folder: {e}"),
+            })?;
+        }
+        let mut conn = Connection::open(path).map_err(fail)?;
+        conn.busy_timeout(Duration::from_secs(10)).map_err(fail)?;
+        conn.pragma_update(None, "journal_mode", "WAL").map_err(fail)?;
+        conn.pragma_update(None, "synchronous", "FULL").map_err(fail)?;
+        let version: i64 = conn
+            .query_row("PRAGMA user_version", [], |r| r.get(0))
+            .map_err(fail)?;
+        if version > SCHEMA.len() as i64 {
+            return Err(StoreError::Database {
+                path: path.to_path_buf(),
+                detail: format!(
+                    "made by a newer earshot-collector (version {version}; this one knows up to {}); \
+                     run the newer collector",
+                    SCHEMA.len()
+                ),
+            });
+        }
+        for (i, sql) in SCHEMA.iter().enumerate().skip(version as usize) {
+            let tx = conn
+                .transaction_with_behavior(TransactionBehavior::Immediate)
+                .map_err(fail)?;
+            tx.execute_batch(sql).map_err(fail)?;
+            tx.execute_batch(&format!("PRAGMA user_version = {}", i + 1))
+                .map_err(fail)?;
+            tx.commit().map_err(fail)?;
+        }
+        Ok(SqliteStore {
+            conn: Mutex::new(conn),
+            path: path.to_path_buf(),
+        })
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Connection> {
+        self.conn.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn fail(&self, e: impl std::fmt::Display) -> StoreError {
+        StoreError::Database {
+            path: self.path.clone(),
+            detail: e.to_string(),
+        }
+    }
+}
+
+fn status_json(status: &DeviceStatus) -> String {
+    serde_json::to_string(status).unwrap_or_else(|_| "null".into())
+}
+
+impl Store for SqliteStore {
+    fn create_enrollment_code(&self, site: &str, expires_at: SystemTime) -> Result<String, StoreError> {
+        let code = new_enrollment_code().map_err(|e| self.fail(e))?;
+        let conn = self.lock();
+        conn.execute(
+            "INSERT INTO enrollment_codes (code_hash, site, created_at, expires_ms) VALUES (?1, ?2, ?3, ?4)",
+            params![
+                sha256_hex(normalise_code(&code).as_bytes()),
+                site,
+                rfc3339(SystemTime::now()),
+                unix_ms(expires_at)
+            ],
+        )
+        .map_err(|e| self.fail(e))?;
+        Ok(code)
+    }
+
+    fn enroll(
+        &self,
+        code: &str,
+        device_id: &str,
+        site: Option<&str>,
+        now: SystemTime,
+    ) -> Result<Result<Enrolled, EnrollError>, StoreError> {
+        let token = random_hex(32).map_err(|e| self.fail(e))?;
+        let code_hash = sha256_hex(normalise_code(code).as_bytes());
+        let mut conn = self.lock();
+        let result = (|| -> rusqlite::Result<Result<Enrolled, EnrollError>> {
+            let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+            let found: Option<(String, i64, Option<String>)> = tx
+                .query_row(
+                    "SELECT site, expires_ms, used_at FROM enrollment_codes WHERE code_hash = ?1",
+                    [&code_hash],
+                    |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+                )
+                .optional()?;
+            let (code_site, expires_ms, used_at) = match found {
+                None => {
+                    return Ok(Err(EnrollError::InvalidCode(
+                        "this enrolment code is not known; check it was typed as printed".into(),
+                    )))
+                }
+                Some(f) => f,
+            };
+            if let Some(used) = used_at {
+                return Ok(Err(EnrollError::InvalidCode(format!(
+                    "this enrolment code was already used ({used}); make a new one with \
+                     `earshot-collector enroll-code`"
+                ))));
+            }
+            if unix_ms(now) > expires_ms {
+                return Ok(Err(EnrollError::InvalidCode(
+                    "this enrolment code has expired; make a new one with `earshot-collector enroll-code`"
+                        .into(),
+                )));
+            }
+            if let Some(asked) = site {
+                if asked != code_site {
+                    return Ok(Err(EnrollError::SiteMismatch {
+                        code_site,
+                        asked: asked.to_string(),
+                    }));
+                }
+            }
+            let now_text = rfc3339(now);
+            tx.execute(
+                "UPDATE enrollment_codes SET used_at = ?1, used_by = ?2 WHERE code_hash = ?3",
+                params![now_text, device_id, code_hash],
+            )?;
+            tx.execute(
+                "INSERT INTO devices (id, site, token_hash, enrolled_at) VALUES (?1, ?2, ?3, ?4)
+                 ON CONFLICT (id) DO UPDATE SET site = excluded.site, token_hash = excluded.token_hash,
+                     enrolled_at = excluded.enrolled_at, revoked_at = NULL",
+                params![device_id, code_site, sha256_hex(token.as_bytes()), now_text],
+            )?;
+            tx.commit()?;
+            Ok(Ok(Enrolled {
+                device_id: device_id.to_string(),
+                site: code_site,
+                token: token.clone(),
+            }))
+        })();
+        result.map_err(|e| self.fail(e))
+    }
+
+    fn authenticate(&self, token: &str) -> Result<Option<Device>, StoreError> {
+        let conn = self.lock();
+        conn.query_row(
+            "SELECT id, site, revoked_at IS NOT NULL FROM devices WHERE token_hash = ?1",
+            [sha256_hex(token.as_bytes())],
+            |r| {
+                Ok(Device {
+                    id: r.get(0)?,
+                    site: r.get(1)?,
+                    revoked: r.get(2)?,
+                })
+            },
+        )
+        .optional()
+        .map_err(|e| self.fail(e))
+    }
+
+    fn revoke(&self, device_id: &str, now: SystemTime) -> Result<bool, StoreError> {
+        let conn = self.lock();
+        conn.execute(
+            "UPDATE devices SET revoked_at = ?1 WHERE id = ?2",
+            params![rfc3339(now), device_id],
+        )
+        .map(|n| n > 0)
+        .map_err(|e| self.fail(e))
+    }
+
+    fn ingest(
+        &self,
+        device: &Device,
+        batch_id: Uuid,
+        body_hash: &str,
+        judged: &[Judged],
+        status: &DeviceStatus,
+        now: SystemTime,
+    ) -> Result<IngestOutcome, StoreError> {
+        let mut conn = self.lock();
+        let result = (|| -> Result<IngestOutcome, String> {
+            let tx = conn
+                .transaction_with_behavior(TransactionBehavior::Immediate)
+                .map_err(|e| e.to_string())?;
+            let earlier: Option<(String, String)> = tx
+                .query_row(
+                    "SELECT body_hash, reply_json FROM batches WHERE device_id = ?1 AND batch_id = ?2",
+                    params![device.id, batch_id.to_string()],
+                    |r| Ok((r.get(0)?, r.get(1)?)),
+                )
+                .optional()
+                .map_err(|e| e.to_string())?;
+            if let Some((hash, reply)) = earlier {
+                if hash != body_hash {
+                    return Ok(IngestOutcome::KeyReused);
+                }
+                let reply: BatchReply = serde_json::from_str(&reply)
+                    .map_err(|e| format!("stored reply of batch {batch_id} unreadable: {e}"))?;
+                return Ok(IngestOutcome::Replayed(reply));
+            }
+            let now_text = rfc3339(now);
+            let mut results = Vec::with_capacity(judged.len());
+            {
+                let mut insert = tx
+                    .prepare(
+                        "INSERT INTO responses (id, device_id, site_id, survey_id, survey_version,
+                             outcome, started_at, finished_at, started_ms, time_basis, received_at,
+                             batch_id, record_json)
+                         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)
+                         ON CONFLICT (id) DO NOTHING",
+                    )
+                    .map_err(|e| e.to_string())?;
+                for j in judged {
+                    results.push(match j {
+                        Judged::Valid(a) => {
+                            let Accepted { record, .. } = a.as_ref();
+                            let n = insert
+                                .execute(params![
+                                    record.id.to_string(),
+                                    device.id,
+                                    record.site_id,
+                                    record.survey_id,
+                                    record.survey_version,
+                                    record.outcome.as_str(),
+                                    rfc3339(a.started_at),
+                                    rfc3339(a.finished_at),
+                                    unix_ms(a.started_at),
+                                    a.basis.as_str(),
+                                    now_text,
+                                    batch_id.to_string(),
+                                    a.record_json,
+                                ])
+                                .map_err(|e| e.to_string())?;
+                            ItemResult {
+                                id: Some(record.id),
+                                index: a.index,
+                                status: if n == 1 {
+                                    ItemStatus::Accepted
+                                } else {
+                                    ItemStatus::Duplicate
+                                },
+                                reason: None,
+                            }
+                        }
+                        Judged::RepeatInBatch { index, id } => ItemResult {
+                            id: Some(*id),
+                            index: *index,
+                            status: ItemStatus::Duplicate,
+                            reason: None,
+                        },
+                        Judged::Rejected { index, id, reason } => ItemResult {
+                            id: *id,
+                            index: *index,
+                            status: ItemStatus::Rejected,
+                            reason: Some(reason.clone()),
+                        },
+                    });
+                }
+            }
+            let reply = BatchReply {
+                batch_id,
+                server_time: now_text.clone(),
+                results,
+            };
+            let reply_json = serde_json::to_string(&reply).map_err(|e| e.to_string())?;
+            tx.execute(
+                "INSERT INTO batches (device_id, batch_id, body_hash, reply_json, received_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5)",
+                params![device.id, batch_id.to_string(), body_hash, reply_json, now_text],
+            )
+            .map_err(|e| e.to_string())?;
+            tx.execute(
+                "UPDATE devices SET last_seen_at = ?1, last_status_json = ?2 WHERE id = ?3",
+                params![now_text, status_json(status), device.id],
+            )
+            .map_err(|e| e.to_string())?;
+            tx.commit().map_err(|e| e.to_string())?;
+            Ok(IngestOutcome::Stored(reply))
+        })();
+        result.map_err(|e| self.fail(e))
+    }
+
+    fn record_status(&self, device: &Device, status: &DeviceStatus, now: SystemTime) -> Result<(), StoreError> {
+        let conn = self.lock();
+        conn.execute(
+            "UPDATE devices SET last_seen_at = ?1, last_status_json = ?2 WHERE id = ?3",
+            params![rfc3339(now), status_json(status), device.id],
+        )
+        .map(|_| ())
+        .map_err(|e| self.fail(e))
+    }
+
+    fn devices(&self) -> Result<Vec<DeviceRow>, StoreError> {
+        let conn = self.lock();
+        let result = (|| -> rusqlite::Result<Vec<DeviceRow>> {
+            let mut stmt = conn.prepare(
+                "SELECT d.id, d.site, d.enrolled_at, d.revoked_at, d.last_seen_at, d.last_status_json,
+                        (SELECT COUNT(*) FROM responses r WHERE r.device_id = d.id)
+                 FROM devices d ORDER BY d.site, d.id",
+            )?;
+            let rows = stmt.query_map([], |r| {
+                let status: Option<String> = r.get(5)?;
+                Ok(DeviceRow {
+                    id: r.get(0)?,
+                    site: r.get(1)?,
+                    enrolled_at: r.get(2)?,
+                    revoked_at: r.get(3)?,
+                    last_seen_at: r.get(4)?,
+                    last_status: status.and_then(|s| serde_json::from_str(&s).ok()),
+                    responses: r.get::<_, i64>(6)?.max(0) as u64,
+                })
+            })?;
+            rows.collect()
+        })();
+        result.map_err(|e| self.fail(e))
+    }
+
+    fn responses_since(&self, since: Option<SystemTime>) -> Result<Vec<StoredResponse>, StoreError> {
+        let conn = self.lock();
+        let result = (|| -> rusqlite::Result<Vec<StoredResponse>> {
+            let mut stmt = conn.prepare(
+                "SELECT record_json, device_id, received_at, started_at, finished_at, time_basis
+                 FROM responses WHERE started_ms >= ?1 ORDER BY started_ms, id",
+            )?;
+            let rows = stmt.query_map([since.map(unix_ms).unwrap_or(i64::MIN)], |r| {
+                Ok(StoredResponse {
+                    record_json: r.get(0)?,
+                    device_id: r.get(1)?,
+                    received_at: r.get(2)?,
+                    started_at: r.get(3)?,
+                    finished_at: r.get(4)?,
+                    time_basis: r.get(5)?,
+                })
+            })?;
+            rows.collect()
+        })();
+        result.map_err(|e| self.fail(e))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn enrolment_codes_work_once_ignore_case_and_dashes_and_expire() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = SqliteStore::open(&dir.path().join("c.db")).unwrap();
+        let now = SystemTime::now();
+        let code = store
+            .create_enrollment_code("library", now + Duration::from_secs(60))
+            .unwrap();
+        assert_eq!(code.len(), 14);
+        let typed = code.replace('-', " ").to_lowercase();
+        let enrolled = store.enroll(&typed, "kiosk-1", None, now).unwrap().unwrap();
+        assert_eq!(enrolled.site, "library");
+        let device = store.authenticate(&enrolled.token).unwrap().unwrap();
+        assert_eq!(device.id, "kiosk-1");
+        assert!(!device.revoked);
+        assert!(matches!(
+            store.enroll(&code, "kiosk-2", None, now).unwrap(),
+            Err(EnrollError::InvalidCode(m)) if m.contains("already used")
+        ));
+        let late = store.create_enrollment_code("library", now).unwrap();
+        assert!(matches!(
+            store.enroll(&late, "kiosk-2", None, now + Duration::from_secs(1)).unwrap(),
+            Err(EnrollError::InvalidCode(m)) if m.contains("expired")
+        ));
+        let other = store.create_enrollment_code("town-hall", now + Duration::from_secs(60)).unwrap();
+        assert!(matches!(
+            store.enroll(&other, "kiosk-2", Some("library"), now).unwrap(),
+            Err(EnrollError::SiteMismatch { .. })
+        ));
+        // The token itself is never stored.
+        let conn = store.lock();
+        let stored: String = conn
+            .query_row("SELECT token_hash FROM devices", [], |r| r.get(0))
+            .unwrap();
+        assert_ne!(stored, enrolled.token);
+    }
+
+    #[test]
+    fn re_enrolment_replaces_the_token_and_lifts_a_revocation() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = SqliteStore::open(&dir.path().join("c.db")).unwrap();
+        let now = SystemTime::now();
+        let first = store.create_enrollment_code("s", now + Duration::from_secs(60)).unwrap();
+        let old = store.enroll(&first, "k", None, now).unwrap().unwrap();
+        assert!(store.revoke("k", now).unwrap());
+        assert!(store.authenticate(&old.token).unwrap().unwrap().revoked);
+        let second = store.create_enrollment_code("s", now + Duration::from_secs(60)).unwrap();
+        let new = store.enroll(&second, "k", None, now).unwrap().unwrap();
+        assert_eq!(store.authenticate(&old.token).unwrap(), None);
+        assert!(!store.authenticate(&new.token).unwrap().unwrap().revoked);
+    }
+}

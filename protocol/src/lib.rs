@@ -1,0 +1,254 @@
+//! The wire protocol between the Earshot kiosk and its receiver (`earshot-collector`), and
+//! the response record both keep. Types only: no I/O, so the kiosk's pure core can use them
+//! and the two sides cannot drift apart. docs/protocol.md describes the protocol in prose and
+//! docs/openapi.yaml formally.
+
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+pub mod record;
+
+pub use record::{Answer, AnswerValue, ClockInfo, Flags, Outcome, ResponseRecord};
+
+/// Paths, relative to the server URL.
+pub const BATCHES_PATH: &str = "/v1/batches";
+pub const STATUS_PATH: &str = "/v1/status";
+pub const ENROLL_PATH: &str = "/v1/enroll";
+
+/// The idempotency header of a batch upload; its value is the batch id.
+pub const IDEMPOTENCY_KEY: &str = "Idempotency-Key";
+
+/// The receiver's default limit on a request body as sent (compressed).
+pub const DEFAULT_MAX_BODY_BYTES: usize = 4 * 1024 * 1024;
+/// The receiver's default limit on a request body once decompressed: a small gzip body can
+/// expand a thousandfold, so the expanded size is capped separately.
+pub const DEFAULT_MAX_DECOMPRESSED_BYTES: usize = 32 * 1024 * 1024;
+/// The most responses one batch may carry.
+pub const MAX_BATCH_RESPONSES: usize = 5000;
+
+/// `POST /v1/batches`. Generic over the response type so that the receiver can take each
+/// response as raw JSON first and judge them one by one: one bad response is rejected alone.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BatchRequest<R = ResponseRecord> {
+    /// The same as the `Idempotency-Key` header. Made before the first send and stored with
+    /// the batch's members, so a resend carries exactly the same responses.
+    pub batch_id: Uuid,
+    pub status: DeviceStatus,
+    pub responses: Vec<R>,
+}
+
+/// `POST /v1/status`: the heartbeat a kiosk sends when it has nothing to upload.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StatusRequest {
+    pub status: DeviceStatus,
+}
+
+/// How the device is doing, sent with every batch and heartbeat so the service team sees a
+/// kiosk in trouble before its data is missed.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DeviceStatus {
+    pub app_version: String,
+    pub survey_id: String,
+    pub survey_version: String,
+    /// Responses waiting to be uploaded (pending and claimed).
+    pub queue_depth: u64,
+    /// How long the oldest waiting response has waited, in seconds.
+    pub oldest_unsent_age_s: Option<u64>,
+    /// Responses set aside as undeliverable, kept on the device.
+    pub dead_letters: u64,
+    /// The receipt scanner: "not_configured", "connected", "missing", …
+    pub scanner: String,
+    /// The GPIO hardware: "simulated", "ok", or a problem.
+    pub hardware: String,
+    pub uptime_s: u64,
+    /// The last upload or device error, in plain words.
+    pub last_error: Option<String>,
+    /// Codes of the staff alarms standing now, e.g. "storage-near-full".
+    pub alarms: Vec<String>,
+    pub clock: DeviceClock,
+}
+
+/// The device's clocks at the moment of sending.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DeviceClock {
+    /// The wall clock (RFC 3339, UTC).
+    pub sent_at: String,
+    /// Whether the wall clock is known to be synchronised (NTP).
+    pub synchronized: bool,
+    /// The kiosk process run, and its monotonic clock (ms since it started), at sending. With
+    /// the receiver's own time of receipt, these place the run's monotonic readings, and so
+    /// responses recorded before the clock was synchronised, on true time.
+    pub run_id: Uuid,
+    pub mono_ms: u64,
+}
+
+/// The reply to a batch: one result per response, in the order sent.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BatchReply {
+    pub batch_id: Uuid,
+    /// The receiver's clock (RFC 3339, UTC).
+    pub server_time: String,
+    pub results: Vec<ItemResult>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ItemResult {
+    /// The response's id; for a response so malformed that it has none, `None`, and
+    /// `index` says which it was.
+    pub id: Option<Uuid>,
+    pub index: usize,
+    pub status: ItemStatus,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<Reason>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ItemStatus {
+    /// Stored now.
+    Accepted,
+    /// Already stored by an earlier request: counts as delivered.
+    Duplicate,
+    /// Refused for good; `reason` says why. Resending it will not help.
+    Rejected,
+}
+
+/// A machine-readable reason (`code`, stable) with a message for people.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Reason {
+    pub code: String,
+    pub message: String,
+}
+
+impl Reason {
+    pub fn new(code: &str, message: impl Into<String>) -> Reason {
+        Reason {
+            code: code.to_string(),
+            message: message.into(),
+        }
+    }
+}
+
+/// The body of every 4xx and 5xx reply.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ErrorReply {
+    pub error: Reason,
+}
+
+/// Reason codes. Stable: clients may act on them.
+pub mod codes {
+    pub const MALFORMED_JSON: &str = "malformed_json";
+    pub const BAD_GZIP: &str = "bad_gzip";
+    pub const UNSUPPORTED_ENCODING: &str = "unsupported_content_encoding";
+    pub const UNSUPPORTED_MEDIA_TYPE: &str = "unsupported_media_type";
+    pub const BODY_TOO_LARGE: &str = "body_too_large";
+    pub const TOO_MANY_RESPONSES: &str = "too_many_responses";
+    pub const INVALID_BATCH: &str = "invalid_batch";
+    pub const MISSING_IDEMPOTENCY_KEY: &str = "missing_idempotency_key";
+    pub const IDEMPOTENCY_KEY_MISMATCH: &str = "idempotency_key_mismatch";
+    pub const IDEMPOTENCY_KEY_REUSED: &str = "idempotency_key_reused";
+    pub const IN_PROGRESS: &str = "in_progress";
+    pub const UNAUTHORIZED: &str = "unauthorized";
+    pub const REVOKED: &str = "device_revoked";
+    pub const INVALID_CODE: &str = "invalid_enrollment_code";
+    pub const SITE_MISMATCH: &str = "site_mismatch";
+    pub const INVALID_RESPONSE: &str = "invalid_response";
+    pub const DUPLICATE_IN_BATCH: &str = "duplicate_in_batch";
+    pub const ABSURD_TIMESTAMP: &str = "absurd_timestamp";
+    pub const UNKNOWN_SURVEY_VERSION: &str = "unknown_survey_version";
+    pub const NOT_FOUND: &str = "not_found";
+    pub const METHOD_NOT_ALLOWED: &str = "method_not_allowed";
+    pub const INTERNAL: &str = "internal";
+    pub const UNAVAILABLE: &str = "unavailable";
+}
+
+/// `POST /v1/enroll`: a new device exchanges a one-time enrolment code for its token.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EnrollRequest {
+    pub code: String,
+    /// The device's own id (from its config), e.g. "library-lobby-1".
+    pub device_id: String,
+    /// The site the installer expects; refused if the code was made for another site.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub site: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EnrollReply {
+    pub device_id: String,
+    /// The site the code was made for.
+    pub site: String,
+    /// The bearer token. Shown once; the receiver keeps only its hash.
+    pub token: String,
+    pub server_time: String,
+}
+
+/// `POST /v1/status` reply.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StatusReply {
+    pub server_time: String,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn record_json() -> serde_json::Value {
+        serde_json::json!({
+            "id": "0192f0c4-7d2a-7b3e-8f00-000000000001",
+            "reference": "K7M2-Q",
+            "survey_id": "shop-feedback",
+            "survey_version": "2026-11-23",
+            "language": "en",
+            "site_id": "s",
+            "device_id": "d",
+            "started_at": "2026-11-23T10:00:00.000Z",
+            "finished_at": "2026-11-23T10:00:20.000Z",
+            "clock": {"synchronized": true, "started_mono_ms": 1, "finished_mono_ms": 2, "visit_number": 1},
+            "outcome": "completed",
+            "service": null,
+            "answers": [{"step_id": "rating", "at_ms": 5, "value": {"type": "rating", "scale": "smiley5", "value": 4}}],
+            "flags": {"suspected_misuse": false}
+        })
+    }
+
+    #[test]
+    fn a_record_without_a_run_id_still_reads() {
+        let r: ResponseRecord = serde_json::from_value(record_json()).unwrap();
+        assert_eq!(r.clock.run_id, None);
+        let back = serde_json::to_value(&r).unwrap();
+        assert_eq!(back, record_json());
+    }
+
+    #[test]
+    fn unknown_fields_are_refused_at_every_level() {
+        let mut top = record_json();
+        top["extra"] = serde_json::json!(1);
+        assert!(serde_json::from_value::<ResponseRecord>(top).is_err());
+        let mut clock = record_json();
+        clock["clock"]["tz"] = serde_json::json!("x");
+        assert!(serde_json::from_value::<ResponseRecord>(clock).is_err());
+        let mut answer = record_json();
+        answer["answers"][0]["value"]["colour"] = serde_json::json!("red");
+        let err = serde_json::from_value::<ResponseRecord>(answer).unwrap_err();
+        assert!(err.to_string().contains("colour"), "{err}");
+    }
+
+    #[test]
+    fn wrong_types_are_refused() {
+        let mut r = record_json();
+        r["answers"][0]["value"]["value"] = serde_json::json!("four");
+        assert!(serde_json::from_value::<ResponseRecord>(r).is_err());
+    }
+}

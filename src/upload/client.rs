@@ -1,0 +1,370 @@
+//! One upload request and what its reply means. Knows HTTP and the protocol; knows nothing of
+//! the queue, so each reply can be classified (and tested) on its own.
+
+use std::io::Write;
+use std::net::IpAddr;
+use std::path::Path;
+use std::time::{Duration, SystemTime};
+
+use earshot_protocol::{
+    BatchReply, BatchRequest, DeviceStatus, EnrollReply, EnrollRequest, ErrorReply,
+    ResponseRecord, StatusRequest, BATCHES_PATH, ENROLL_PATH, IDEMPOTENCY_KEY, STATUS_PATH,
+};
+use reqwest::header::{HeaderValue, AUTHORIZATION, CONTENT_ENCODING, CONTENT_TYPE, RETRY_AFTER};
+use reqwest::StatusCode;
+use uuid::Uuid;
+
+use super::backoff::parse_retry_after;
+
+/// Why a send did not deliver, and so what to do next.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SendError {
+    /// 401/403: the device is not (or no longer) authorised. Stop, keep everything, alarm.
+    Unauthorized(String),
+    /// 413: the batch is too large; send smaller ones.
+    TooLarge(String),
+    /// 429/503: wait at least this long, if the receiver said.
+    RetryAfter(Option<Duration>, String),
+    /// 409: the receiver is still working on this batch; send it again unchanged.
+    InProgress(String),
+    /// Any other 4xx: the receiver refuses this request as it is. Resending it unchanged
+    /// will not help.
+    Refused(String),
+    /// 5xx, timeouts, connection errors, an unreadable reply: try again later, unchanged.
+    Transient(String),
+}
+
+impl SendError {
+    pub fn message(&self) -> &str {
+        match self {
+            SendError::Unauthorized(m)
+            | SendError::TooLarge(m)
+            | SendError::RetryAfter(_, m)
+            | SendError::InProgress(m)
+            | SendError::Refused(m)
+            | SendError::Transient(m) => m,
+        }
+    }
+}
+
+/// Loopback addresses may use plain HTTP (tests, a collector on the same box); everything
+/// else must be HTTPS, because the bodies carry visitors' answers and the device's token.
+pub fn check_server_url(url: &str) -> Result<reqwest::Url, String> {
+    let parsed = reqwest::Url::parse(url.trim())
+        .map_err(|e| format!("server URL {url:?} is not a URL: {e}"))?;
+    match parsed.scheme() {
+        "https" => Ok(parsed),
+        "http" => {
+            let loopback = match parsed.host() {
+                Some(url::Host::Ipv4(ip)) => IpAddr::V4(ip).is_loopback(),
+                Some(url::Host::Ipv6(ip)) => IpAddr::V6(ip).is_loopback(),
+                Some(url::Host::Domain(d)) => d.eq_ignore_ascii_case("localhost"),
+                None => false,
+            };
+            if loopback {
+                Ok(parsed)
+            } else {
+                Err(format!(
+                    "server URL {url:?} must use https:// (plain http is allowed only for 127.0.0.1, ::1 or localhost)"
+                ))
+            }
+        }
+        other => Err(format!(
+            "server URL {url:?} has scheme {other:?}; use https://"
+        )),
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct ClientSettings {
+    pub server: reqwest::Url,
+    pub ca_file: Option<std::path::PathBuf>,
+    pub connect_timeout: Duration,
+    pub request_timeout: Duration,
+}
+
+#[derive(Debug, Clone)]
+pub struct Client {
+    http: reqwest::Client,
+    server: reqwest::Url,
+}
+
+/// gzip at a fast level: the Pi's CPU is better spent on the screen, and survey answers
+/// compress well at any level.
+pub fn gzip(bytes: &[u8]) -> Vec<u8> {
+    let mut encoder =
+        flate2::write::GzEncoder::new(Vec::with_capacity(bytes.len() / 4), flate2::Compression::fast());
+    // Writing into a Vec cannot fail.
+    let _ = encoder.write_all(bytes);
+    encoder.finish().unwrap_or_default()
+}
+
+impl Client {
+    pub fn new(settings: &ClientSettings) -> Result<Client, String> {
+        let mut builder = reqwest::Client::builder()
+            .connect_timeout(settings.connect_timeout)
+            .timeout(settings.request_timeout)
+            .user_agent(concat!("earshot/", env!("CARGO_PKG_VERSION")))
+            // The server is fixed by configuration; a redirect elsewhere would carry the token.
+            .redirect(reqwest::redirect::Policy::none())
+            .use_rustls_tls();
+        if let Some(path) = &settings.ca_file {
+            for cert in read_ca_file(path)? {
+                builder = builder.add_root_certificate(cert);
+            }
+        }
+        let http = builder
+            .build()
+            .map_err(|e| format!("cannot set up HTTPS: {e}"))?;
+        Ok(Client {
+            http,
+            server: settings.server.clone(),
+        })
+    }
+
+    fn url(&self, path: &str) -> reqwest::Url {
+        let mut url = self.server.clone();
+        let base = url.path().trim_end_matches('/').to_string();
+        url.set_path(&format!("{base}{path}"));
+        url
+    }
+
+    /// Sends one batch. `Ok` only for a 200 whose reply is a well-formed answer to this batch.
+    pub async fn send_batch(
+        &self,
+        token: &str,
+        batch_id: Uuid,
+        records: &[ResponseRecord],
+        status: DeviceStatus,
+    ) -> Result<(BatchReply, usize), SendError> {
+        let request = BatchRequest {
+            batch_id,
+            status,
+            responses: records.iter().collect::<Vec<_>>(),
+        };
+        let json = serde_json::to_vec(&request)
+            .map_err(|e| SendError::Refused(format!("the batch could not be encoded: {e}")))?;
+        let body = gzip(&json);
+        let sent = body.len();
+        let response = self
+            .http
+            .post(self.url(BATCHES_PATH))
+            .header(AUTHORIZATION, bearer(token)?)
+            .header(IDEMPOTENCY_KEY, batch_id.to_string())
+            .header(CONTENT_TYPE, "application/json")
+            .header(CONTENT_ENCODING, "gzip")
+            .body(body)
+            .send()
+            .await
+            .map_err(|e| SendError::Transient(describe_reqwest(&e)))?;
+        let reply: BatchReply = read_reply(response).await?;
+        if reply.batch_id != batch_id {
+            return Err(SendError::Transient(format!(
+                "the receiver answered for batch {} instead of {batch_id}",
+                reply.batch_id
+            )));
+        }
+        Ok((reply, sent))
+    }
+
+    pub async fn send_status(&self, token: &str, status: DeviceStatus) -> Result<(), SendError> {
+        let json = serde_json::to_vec(&StatusRequest { status })
+            .map_err(|e| SendError::Refused(format!("the status could not be encoded: {e}")))?;
+        let response = self
+            .http
+            .post(self.url(STATUS_PATH))
+            .header(AUTHORIZATION, bearer(token)?)
+            .header(CONTENT_TYPE, "application/json")
+            .header(CONTENT_ENCODING, "gzip")
+            .body(gzip(&json))
+            .send()
+            .await
+            .map_err(|e| SendError::Transient(describe_reqwest(&e)))?;
+        let _: earshot_protocol::StatusReply = read_reply(response).await?;
+        Ok(())
+    }
+
+    pub async fn enroll(&self, request: &EnrollRequest) -> Result<EnrollReply, SendError> {
+        let json = serde_json::to_vec(request)
+            .map_err(|e| SendError::Refused(format!("the request could not be encoded: {e}")))?;
+        let response = self
+            .http
+            .post(self.url(ENROLL_PATH))
+            .header(CONTENT_TYPE, "application/json")
+            .body(json)
+            .send()
+            .await
+            .map_err(|e| SendError::Transient(describe_reqwest(&e)))?;
+        read_reply(response).await
+    }
+}
+
+fn bearer(token: &str) -> Result<HeaderValue, SendError> {
+    let mut value = HeaderValue::from_str(&format!("Bearer {token}")).map_err(|_| {
+        SendError::Unauthorized("the stored device token is not valid text".into())
+    })?;
+    value.set_sensitive(true);
+    Ok(value)
+}
+
+/// reqwest's errors without the URL (it is in the config) but with the cause, which says
+/// what actually happened ("connection refused", "operation timed out").
+fn describe_reqwest(e: &reqwest::Error) -> String {
+    let what = if e.is_timeout() {
+        "no reply in time"
+    } else if e.is_connect() {
+        "cannot connect to the receiver"
+    } else {
+        "the request failed"
+    };
+    let mut cause = String::new();
+    let mut source = std::error::Error::source(e);
+    while let Some(s) = source {
+        cause = s.to_string();
+        source = s.source();
+    }
+    if cause.is_empty() {
+        what.to_string()
+    } else {
+        format!("{what}: {cause}")
+    }
+}
+
+/// The body of a 200 as `T`, or the error the status code stands for.
+async fn read_reply<T: serde::de::DeserializeOwned>(
+    response: reqwest::Response,
+) -> Result<T, SendError> {
+    let status = response.status();
+    let retry_after = response
+        .headers()
+        .get(RETRY_AFTER)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| parse_retry_after(v, SystemTime::now()));
+    let body = response
+        .bytes()
+        .await
+        .map_err(|e| SendError::Transient(format!("the reply was cut off: {}", describe_reqwest(&e))))?;
+    classify(status, retry_after, &body)
+}
+
+/// What a reply means. Pure, so every status code's handling is tested without a server.
+pub fn classify<T: serde::de::DeserializeOwned>(
+    status: StatusCode,
+    retry_after: Option<Duration>,
+    body: &[u8],
+) -> Result<T, SendError> {
+    if status == StatusCode::OK {
+        return serde_json::from_slice(body).map_err(|e| {
+            SendError::Transient(format!("the receiver's reply could not be understood: {e}"))
+        });
+    }
+    let reason = serde_json::from_slice::<ErrorReply>(body)
+        .map(|r| format!("{} ({})", r.error.message, r.error.code))
+        .unwrap_or_else(|_| {
+            let text = String::from_utf8_lossy(&body[..body.len().min(200)]).into_owned();
+            if text.trim().is_empty() {
+                "no explanation given".into()
+            } else {
+                text
+            }
+        });
+    let message = format!("the receiver answered {status}: {reason}");
+    Err(match status {
+        StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN => SendError::Unauthorized(message),
+        StatusCode::PAYLOAD_TOO_LARGE => SendError::TooLarge(message),
+        StatusCode::TOO_MANY_REQUESTS | StatusCode::SERVICE_UNAVAILABLE => {
+            SendError::RetryAfter(retry_after, message)
+        }
+        StatusCode::CONFLICT => SendError::InProgress(message),
+        // A timeout at a proxy, or "try later" without 429's name: transient.
+        StatusCode::REQUEST_TIMEOUT => SendError::Transient(message),
+        s if s.is_client_error() => SendError::Refused(message),
+        _ => SendError::Transient(message),
+    })
+}
+
+fn read_ca_file(path: &Path) -> Result<Vec<reqwest::Certificate>, String> {
+    let pem = std::fs::read(path)
+        .map_err(|e| format!("cannot read the CA file {}: {e}", path.display()))?;
+    let certs = reqwest::Certificate::from_pem_bundle(&pem).map_err(|e| {
+        format!("the CA file {} is not PEM certificates: {e}", path.display())
+    })?;
+    if certs.is_empty() {
+        return Err(format!(
+            "the CA file {} holds no certificates (expected -----BEGIN CERTIFICATE-----)",
+            path.display()
+        ));
+    }
+    Ok(certs)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn err(status: u16, body: &str) -> SendError {
+        classify::<BatchReply>(StatusCode::from_u16(status).unwrap(), None, body.as_bytes())
+            .unwrap_err()
+    }
+
+    #[test]
+    fn each_status_code_means_what_the_protocol_says() {
+        let body = r#"{"error":{"code":"x","message":"because"}}"#;
+        assert!(matches!(err(401, body), SendError::Unauthorized(m) if m.contains("because")));
+        assert!(matches!(err(403, ""), SendError::Unauthorized(_)));
+        assert!(matches!(err(413, ""), SendError::TooLarge(_)));
+        assert!(matches!(err(429, ""), SendError::RetryAfter(None, _)));
+        assert!(matches!(err(503, ""), SendError::RetryAfter(None, _)));
+        assert!(matches!(err(409, ""), SendError::InProgress(_)));
+        assert!(matches!(err(400, body), SendError::Refused(_)));
+        assert!(matches!(err(422, body), SendError::Refused(_)));
+        assert!(matches!(err(500, "<html>oops</html>"), SendError::Transient(m) if m.contains("oops")));
+        assert!(matches!(err(502, ""), SendError::Transient(_)));
+        assert!(matches!(err(408, ""), SendError::Transient(_)));
+        let retry = classify::<BatchReply>(
+            StatusCode::TOO_MANY_REQUESTS,
+            Some(Duration::from_secs(7)),
+            b"",
+        );
+        assert!(matches!(retry, Err(SendError::RetryAfter(Some(d), _)) if d == Duration::from_secs(7)));
+    }
+
+    #[test]
+    fn a_malformed_200_is_transient_not_success() {
+        assert!(matches!(err(200, "{\"batch_id\":"), SendError::Transient(_)));
+        assert!(matches!(err(200, "<html>ok</html>"), SendError::Transient(_)));
+    }
+
+    #[test]
+    fn plain_http_only_to_loopback() {
+        assert!(check_server_url("https://collector.example.org").is_ok());
+        assert!(check_server_url("http://127.0.0.1:8080").is_ok());
+        assert!(check_server_url("http://[::1]:8080/base").is_ok());
+        assert!(check_server_url("http://localhost:8080").is_ok());
+        let e = check_server_url("http://collector.example.org").unwrap_err();
+        assert!(e.contains("https"), "{e}");
+        assert!(check_server_url("http://10.0.0.5").is_err());
+        assert!(check_server_url("ftp://127.0.0.1").is_err());
+        assert!(check_server_url("collector").is_err());
+    }
+
+    #[test]
+    fn a_ca_file_that_is_not_pem_is_named_in_the_error() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("ca.pem");
+        std::fs::write(&path, "hello").unwrap();
+        let e = read_ca_file(&path).unwrap_err();
+        assert!(e.contains("ca.pem"), "{e}");
+        let e = read_ca_file(&dir.path().join("missing.pem")).unwrap_err();
+        assert!(e.contains("cannot read"), "{e}");
+    }
+
+    #[test]
+    fn gzip_round_trips() {
+        let text = b"{\"a\":1}".repeat(100);
+        let mut out = Vec::new();
+        std::io::Read::read_to_end(&mut flate2::read::GzDecoder::new(&gzip(&text)[..]), &mut out)
+            .unwrap();
+        assert_eq!(out, text);
+    }
+}
