@@ -62,9 +62,10 @@ pub enum Command {
         #[command(subcommand)]
         action: crate::queue_cli::QueueAction,
     },
-    /// Upload waiting responses to the collector now and say what happened
+    /// Upload waiting responses to the collector (the kiosk does this by itself while it runs)
     Upload {
-        /// Send everything waiting, then stop (the kiosk itself uploads continuously)
+        /// Send everything waiting now, say what happened, and stop; without it, keep
+        /// uploading until stopped, as the kiosk does
         #[arg(long)]
         once: bool,
     },
@@ -129,11 +130,12 @@ fn run_command(cli: Cli) -> Result<ExitCode, String> {
     match cli.command {
         Command::CheckSurvey { .. } | Command::Provision { .. } => unreachable!("handled above"),
         Command::Upload { once } => {
-            if !once {
-                return Err("the kiosk uploads by itself while it runs; use `earshot upload --once` to upload now".into());
-            }
             let survey = load_survey(&config, &source, None, &alarms)?;
-            crate::upload_cli::upload_once(&config, &survey, &alarms)
+            if once {
+                crate::upload_cli::upload_once(&config, &survey, &alarms)
+            } else {
+                crate::upload_cli::upload_until_stopped(&config, &survey, &alarms)
+            }
         }
         Command::Run { survey } => {
             let survey = load_survey(&config, &source, survey.as_deref(), &alarms)?;

@@ -265,7 +265,11 @@ impl Config {
         }
         let u = &self.upload;
         for (name, value, range) in [
-            ("batch_max_responses", u.batch_max_responses as u64, 1..=earshot_protocol::MAX_BATCH_RESPONSES as u64),
+            (
+                "batch_max_responses",
+                u.batch_max_responses as u64,
+                1..=earshot_protocol::MAX_BATCH_RESPONSES as u64,
+            ),
             ("batch_max_kb", u.batch_max_kb, 1..=64 * 1024),
             ("connect_timeout_s", u.connect_timeout_s, 1..=600),
             ("request_timeout_s", u.request_timeout_s, 1..=3600),

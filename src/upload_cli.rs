@@ -29,16 +29,10 @@ pub fn upload_once(config: &Config, survey: &Survey, alarms: &Alarms) -> Result<
         "no collector is configured ([upload] server); enrol the device with `earshot provision --server URL --code CODE`".to_string()
     })?;
     let queue = open_store(config, alarms).map_err(|e| e.to_string())?;
-    let facts = DeviceFacts {
-        survey_id: survey.id.clone(),
-        survey_version: survey.version.clone(),
-        scanner: "not_configured".into(),
-        hardware: "simulated".into(),
-    };
-    let mut uploader = Uploader::new(settings, facts, alarms.clone())?;
+    let mut uploader = Uploader::new(settings, facts(survey), alarms.clone())?;
     let server = uploader.settings().client.server.clone();
     runtime()?.block_on(async {
-        let mut total = earshot_protocol_totals::Totals::default();
+        let mut total = totals::Totals::default();
         let code = loop {
             match uploader.pass(&queue).await {
                 Pass::Delivered(d) => {
@@ -63,7 +57,9 @@ pub fn upload_once(config: &Config, survey: &Survey, alarms: &Alarms) -> Result<
                 }
                 Pass::Unauthorized { error } => {
                     println!("stopped: device not authorised: {error}");
-                    println!("provision it again with `earshot provision --server {server} --code CODE`");
+                    println!(
+                        "provision it again with `earshot provision --server {server} --code CODE`"
+                    );
                     break ExitCode::FAILURE;
                 }
             }
@@ -85,7 +81,33 @@ pub fn upload_once(config: &Config, survey: &Survey, alarms: &Alarms) -> Result<
     })
 }
 
-mod earshot_protocol_totals {
+/// Runs the kiosk's upload loop alone, without the screen, until the process is stopped.
+pub fn upload_until_stopped(
+    config: &Config,
+    survey: &Survey,
+    alarms: &Alarms,
+) -> Result<ExitCode, String> {
+    let settings = UploadSettings::from_config(config)?.ok_or_else(|| {
+        "no collector is configured ([upload] server); enrol the device with `earshot provision --server URL --code CODE`".to_string()
+    })?;
+    let queue = open_store(config, alarms).map_err(|e| e.to_string())?;
+    let mut uploader = Uploader::new(settings, facts(survey), alarms.clone())?;
+    let source: crate::upload::QueueSource = Arc::new(move || Some(queue.clone()));
+    let wake = Arc::new(tokio::sync::Notify::new());
+    runtime()?.block_on(crate::upload::run(&mut uploader, source, wake));
+    Ok(ExitCode::SUCCESS)
+}
+
+fn facts(survey: &Survey) -> DeviceFacts {
+    DeviceFacts {
+        survey_id: survey.id.clone(),
+        survey_version: survey.version.clone(),
+        scanner: "not_configured".into(),
+        hardware: "simulated".into(),
+    }
+}
+
+mod totals {
     use crate::upload::Delivery;
 
     #[derive(Default)]
@@ -158,7 +180,10 @@ pub fn provision(
         .block_on(client.enroll(&request))
         .map_err(|e| match e {
             SendError::Unauthorized(m) | SendError::Refused(m) => format!("enrolment refused: {m}"),
-            other => format!("cannot reach the collector at {server_url}: {}", other.message()),
+            other => format!(
+                "cannot reach the collector at {server_url}: {}",
+                other.message()
+            ),
         })?;
     let token_path = config.token_path();
     token::write(&token_path, &reply.token)?;
@@ -175,7 +200,10 @@ pub fn provision(
         reply.site,
         server_url.as_str().trim_end_matches('/')
     );
-    println!("device token kept in {} (readable by this user only)", token_path.display());
+    println!(
+        "device token kept in {} (readable by this user only)",
+        token_path.display()
+    );
     println!("configuration written to {}", config_path.display());
     Ok(ExitCode::SUCCESS)
 }
@@ -209,7 +237,12 @@ fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), String> {
 
 /// Starts the kiosk's uploader when a collector is configured. Problems are logged and
 /// alarmed; the kiosk runs on and keeps every response.
-pub fn start_uploader(config: &Config, survey: &Survey, sink: &Arc<crate::storage::QueueSink>, alarms: &Alarms) {
+pub fn start_uploader(
+    config: &Config,
+    survey: &Survey,
+    sink: &Arc<crate::storage::QueueSink>,
+    alarms: &Alarms,
+) {
     let settings = match UploadSettings::from_config(config) {
         Ok(Some(s)) => s,
         Ok(None) => {
@@ -221,13 +254,7 @@ pub fn start_uploader(config: &Config, survey: &Survey, sink: &Arc<crate::storag
             return;
         }
     };
-    let facts = DeviceFacts {
-        survey_id: survey.id.clone(),
-        survey_version: survey.version.clone(),
-        scanner: "not_configured".into(),
-        hardware: "simulated".into(),
-    };
-    let uploader = match Uploader::new(settings, facts, alarms.clone()) {
+    let uploader = match Uploader::new(settings, facts(survey), alarms.clone()) {
         Ok(u) => u,
         Err(e) => {
             alarms.raise(

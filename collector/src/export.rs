@@ -48,9 +48,22 @@ fn cell(text: &str) -> String {
 }
 
 const CSV_COLUMNS: &[&str] = &[
-    "id", "reference", "device_id", "site_id", "survey_id", "survey_version", "language",
-    "outcome", "service", "started_at", "finished_at", "time_basis", "received_at",
-    "duration_ms", "suspected_misuse", "answers",
+    "id",
+    "reference",
+    "device_id",
+    "site_id",
+    "survey_id",
+    "survey_version",
+    "language",
+    "outcome",
+    "service",
+    "started_at",
+    "finished_at",
+    "time_basis",
+    "received_at",
+    "duration_ms",
+    "suspected_misuse",
+    "answers",
 ];
 
 /// One row per response; the answers as JSON in the last column. UTF-8 with a byte-order

@@ -105,11 +105,8 @@ impl Refusal {
 
 impl IntoResponse for Refusal {
     fn into_response(self) -> Response {
-        let mut response = (
-            self.status,
-            axum::Json(ErrorReply { error: self.reason }),
-        )
-            .into_response();
+        let mut response =
+            (self.status, axum::Json(ErrorReply { error: self.reason })).into_response();
         if let Some(s) = self.retry_after_s {
             response
                 .headers_mut()
@@ -158,10 +155,17 @@ fn request_json(
             Refusal::new(
                 StatusCode::PAYLOAD_TOO_LARGE,
                 codes::BODY_TOO_LARGE,
-                format!("the body is over {} bytes; send fewer responses", limits.max_body_bytes),
+                format!(
+                    "the body is over {} bytes; send fewer responses",
+                    limits.max_body_bytes
+                ),
             )
         } else {
-            Refusal::new(StatusCode::BAD_REQUEST, codes::MALFORMED_JSON, format!("the body could not be read: {e}"))
+            Refusal::new(
+                StatusCode::BAD_REQUEST,
+                codes::MALFORMED_JSON,
+                format!("the body could not be read: {e}"),
+            )
         }
     })?;
     let media = headers
@@ -182,7 +186,11 @@ fn request_json(
     match encoding.as_deref() {
         None | Some("identity") => {
             if body.len() > limits.max_decompressed_bytes {
-                return Err(Refusal::new(StatusCode::PAYLOAD_TOO_LARGE, codes::BODY_TOO_LARGE, "the body is too large"));
+                return Err(Refusal::new(
+                    StatusCode::PAYLOAD_TOO_LARGE,
+                    codes::BODY_TOO_LARGE,
+                    "the body is too large",
+                ));
             }
             Ok(body.to_vec())
         }
@@ -314,7 +322,10 @@ async fn ingest_batch(
         return Err(Refusal::new(
             StatusCode::BAD_REQUEST,
             codes::IDEMPOTENCY_KEY_MISMATCH,
-            format!("Idempotency-Key {key} is not the batch id {}", batch.batch_id),
+            format!(
+                "Idempotency-Key {key} is not the batch id {}",
+                batch.batch_id
+            ),
         ));
     }
     if batch.responses.len() > MAX_BATCH_RESPONSES {
@@ -420,7 +431,12 @@ async fn enroll(
     let store = state.store.clone();
     let result = blocking(move || {
         store
-            .enroll(&request.code, &device_id, request.site.as_deref(), SystemTime::now())
+            .enroll(
+                &request.code,
+                &device_id,
+                request.site.as_deref(),
+                SystemTime::now(),
+            )
             .map_err(Refusal::unavailable)
     })
     .await?;

@@ -56,7 +56,10 @@ pub enum Judged {
         reason: Reason,
     },
     /// The same id appeared earlier in this batch: counts as delivered with the first.
-    RepeatInBatch { index: usize, id: Uuid },
+    RepeatInBatch {
+        index: usize,
+        id: Uuid,
+    },
 }
 
 /// Earliest plausible time of a response from a synchronised clock.
@@ -327,10 +330,15 @@ mod tests {
         let r = record(None, true, "2026-11-23T11:00:00Z");
         let s = status(Uuid::now_v7(), 1);
         let now = at("2026-11-23T12:00:00Z");
-        assert!(matches!(judge(&[r.clone()], &s, now, &known)[0], Judged::Valid(_)));
+        assert!(matches!(
+            judge(&[r.clone()], &s, now, &known)[0],
+            Judged::Valid(_)
+        ));
         known.0.insert(("shop-feedback".into(), "2".into()));
         match &judge(&[r], &s, now, &known)[0] {
-            Judged::Rejected { reason, .. } => assert_eq!(reason.code, codes::UNKNOWN_SURVEY_VERSION),
+            Judged::Rejected { reason, .. } => {
+                assert_eq!(reason.code, codes::UNKNOWN_SURVEY_VERSION)
+            }
             other => panic!("{other:?}"),
         }
     }
@@ -348,8 +356,17 @@ mod tests {
             &KnownSurveys::default(),
         );
         assert!(matches!(judged[0], Judged::Valid(_)));
-        assert!(matches!(&judged[1], Judged::Rejected { reason, id: Some(_), .. } if reason.code == codes::INVALID_RESPONSE));
+        assert!(
+            matches!(&judged[1], Judged::Rejected { reason, id: Some(_), .. } if reason.code == codes::INVALID_RESPONSE)
+        );
         assert!(matches!(judged[2], Judged::RepeatInBatch { index: 2, .. }));
-        assert!(matches!(&judged[3], Judged::Rejected { id: None, index: 3, .. }));
+        assert!(matches!(
+            &judged[3],
+            Judged::Rejected {
+                id: None,
+                index: 3,
+                ..
+            }
+        ));
     }
 }

@@ -13,10 +13,19 @@ use earshot_collector::ingest::KnownSurveys;
 use earshot_collector::store::{SqliteStore, Store};
 
 #[derive(Parser)]
-#[command(name = "earshot-collector", version, about = "Receives responses from Earshot kiosks")]
+#[command(
+    name = "earshot-collector",
+    version,
+    about = "Receives responses from Earshot kiosks"
+)]
 struct Cli {
     /// The collector's database (one SQLite file).
-    #[arg(long, global = true, env = "EARSHOT_COLLECTOR_DB", default_value = "collector.db")]
+    #[arg(
+        long,
+        global = true,
+        env = "EARSHOT_COLLECTOR_DB",
+        default_value = "collector.db"
+    )]
     db: PathBuf,
     #[command(subcommand)]
     command: Command,
@@ -84,13 +93,19 @@ fn main() -> ExitCode {
 }
 
 fn open(db: &std::path::Path) -> Result<Arc<SqliteStore>, String> {
-    SqliteStore::open(db).map(Arc::new).map_err(|e| e.to_string())
+    SqliteStore::open(db)
+        .map(Arc::new)
+        .map_err(|e| e.to_string())
 }
 
 fn parse_since(text: &str) -> Result<SystemTime, String> {
     humantime::parse_rfc3339_weak(text)
         .or_else(|_| humantime::parse_rfc3339_weak(&format!("{text}T00:00:00Z")))
-        .map_err(|_| format!("--since {text:?}: give a date like 2026-11-01 or a time like 2026-11-01T09:00:00Z"))
+        .map_err(|_| {
+            format!(
+                "--since {text:?}: give a date like 2026-11-01 or a time like 2026-11-01T09:00:00Z"
+            )
+        })
 }
 
 fn run(cli: Cli) -> Result<(), String> {
@@ -153,11 +168,22 @@ fn run(cli: Cli) -> Result<(), String> {
                 println!("no devices enrolled yet (make a code with `earshot-collector enroll-code --site SITE`)");
             }
             for d in devices {
-                let state = if d.revoked_at.is_some() { "revoked" } else { "active" };
+                let state = if d.revoked_at.is_some() {
+                    "revoked"
+                } else {
+                    "active"
+                };
                 let queue = d
                     .last_status
                     .as_ref()
-                    .map(|s| format!("queue {} dead {} alarms [{}]", s.queue_depth, s.dead_letters, s.alarms.join(", ")))
+                    .map(|s| {
+                        format!(
+                            "queue {} dead {} alarms [{}]",
+                            s.queue_depth,
+                            s.dead_letters,
+                            s.alarms.join(", ")
+                        )
+                    })
                     .unwrap_or_else(|| "no status yet".into());
                 println!(
                     "{}\t{}\t{state}\tlast seen {}\t{} responses\t{queue}",
@@ -171,11 +197,16 @@ fn run(cli: Cli) -> Result<(), String> {
         }
         Command::Revoke { device_id } => {
             let store = open(&cli.db)?;
-            if store.revoke(&device_id, SystemTime::now()).map_err(|e| e.to_string())? {
+            if store
+                .revoke(&device_id, SystemTime::now())
+                .map_err(|e| e.to_string())?
+            {
                 println!("device {device_id} revoked; its uploads are refused until it is provisioned again");
                 Ok(())
             } else {
-                Err(format!("no device {device_id:?} (see `earshot-collector devices`)"))
+                Err(format!(
+                    "no device {device_id:?} (see `earshot-collector devices`)"
+                ))
             }
         }
         Command::Export { out, format, since } => {

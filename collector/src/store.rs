@@ -38,7 +38,10 @@ pub struct Enrolled {
 pub enum EnrollError {
     /// Unknown, already used, or expired: the message says which.
     InvalidCode(String),
-    SiteMismatch { code_site: String, asked: String },
+    SiteMismatch {
+        code_site: String,
+        asked: String,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -75,7 +78,11 @@ pub struct StoredResponse {
 
 pub trait Store: Send + Sync + 'static {
     /// Makes a one-time enrolment code for `site`, valid until `expires_at`.
-    fn create_enrollment_code(&self, site: &str, expires_at: SystemTime) -> Result<String, StoreError>;
+    fn create_enrollment_code(
+        &self,
+        site: &str,
+        expires_at: SystemTime,
+    ) -> Result<String, StoreError>;
     /// Exchanges a code for a device token. Enrolling a device id again replaces its token
     /// (the old one stops working) and lifts a revocation.
     fn enroll(
@@ -98,10 +105,16 @@ pub trait Store: Send + Sync + 'static {
         status: &DeviceStatus,
         now: SystemTime,
     ) -> Result<IngestOutcome, StoreError>;
-    fn record_status(&self, device: &Device, status: &DeviceStatus, now: SystemTime) -> Result<(), StoreError>;
+    fn record_status(
+        &self,
+        device: &Device,
+        status: &DeviceStatus,
+        now: SystemTime,
+    ) -> Result<(), StoreError>;
     fn devices(&self) -> Result<Vec<DeviceRow>, StoreError>;
     /// Responses whose (true) start is at or after `since`, oldest first.
-    fn responses_since(&self, since: Option<SystemTime>) -> Result<Vec<StoredResponse>, StoreError>;
+    fn responses_since(&self, since: Option<SystemTime>)
+        -> Result<Vec<StoredResponse>, StoreError>;
 }
 
 pub fn rfc3339(t: SystemTime) -> String {
@@ -155,8 +168,7 @@ fn normalise_code(code: &str) -> String {
         .collect()
 }
 
-const SCHEMA: &[&str] = &[
-    "CREATE TABLE devices (
+const SCHEMA: &[&str] = &["CREATE TABLE devices (
         id TEXT PRIMARY KEY,
         site TEXT NOT NULL,
         token_hash TEXT NOT NULL UNIQUE,
@@ -199,8 +211,7 @@ const SCHEMA: &[&str] = &[
         reply_json TEXT NOT NULL,
         received_at TEXT NOT NULL,
         PRIMARY KEY (device_id, batch_id)
-    );",
-];
+    );"];
 
 pub struct SqliteStore {
     conn: Mutex<Connection>,
@@ -221,8 +232,10 @@ impl SqliteStore {
         }
         let mut conn = Connection::open(path).map_err(fail)?;
         conn.busy_timeout(Duration::from_secs(10)).map_err(fail)?;
-        conn.pragma_update(None, "journal_mode", "WAL").map_err(fail)?;
-        conn.pragma_update(None, "synchronous", "FULL").map_err(fail)?;
+        conn.pragma_update(None, "journal_mode", "WAL")
+            .map_err(fail)?;
+        conn.pragma_update(None, "synchronous", "FULL")
+            .map_err(fail)?;
         let version: i64 = conn
             .query_row("PRAGMA user_version", [], |r| r.get(0))
             .map_err(fail)?;
@@ -268,7 +281,11 @@ fn status_json(status: &DeviceStatus) -> String {
 }
 
 impl Store for SqliteStore {
-    fn create_enrollment_code(&self, site: &str, expires_at: SystemTime) -> Result<String, StoreError> {
+    fn create_enrollment_code(
+        &self,
+        site: &str,
+        expires_at: SystemTime,
+    ) -> Result<String, StoreError> {
         let code = new_enrollment_code().map_err(|e| self.fail(e))?;
         let conn = self.lock();
         conn.execute(
@@ -477,7 +494,13 @@ impl Store for SqliteStore {
             tx.execute(
                 "INSERT INTO batches (device_id, batch_id, body_hash, reply_json, received_at)
                  VALUES (?1, ?2, ?3, ?4, ?5)",
-                params![device.id, batch_id.to_string(), body_hash, reply_json, now_text],
+                params![
+                    device.id,
+                    batch_id.to_string(),
+                    body_hash,
+                    reply_json,
+                    now_text
+                ],
             )
             .map_err(|e| e.to_string())?;
             tx.execute(
@@ -491,7 +514,12 @@ impl Store for SqliteStore {
         result.map_err(|e| self.fail(e))
     }
 
-    fn record_status(&self, device: &Device, status: &DeviceStatus, now: SystemTime) -> Result<(), StoreError> {
+    fn record_status(
+        &self,
+        device: &Device,
+        status: &DeviceStatus,
+        now: SystemTime,
+    ) -> Result<(), StoreError> {
         let conn = self.lock();
         conn.execute(
             "UPDATE devices SET last_seen_at = ?1, last_status_json = ?2 WHERE id = ?3",
@@ -526,7 +554,10 @@ impl Store for SqliteStore {
         result.map_err(|e| self.fail(e))
     }
 
-    fn responses_since(&self, since: Option<SystemTime>) -> Result<Vec<StoredResponse>, StoreError> {
+    fn responses_since(
+        &self,
+        since: Option<SystemTime>,
+    ) -> Result<Vec<StoredResponse>, StoreError> {
         let conn = self.lock();
         let result = (|| -> rusqlite::Result<Vec<StoredResponse>> {
             let mut stmt = conn.prepare(
@@ -577,9 +608,13 @@ mod tests {
             store.enroll(&late, "kiosk-2", None, now + Duration::from_secs(1)).unwrap(),
             Err(EnrollError::InvalidCode(m)) if m.contains("expired")
         ));
-        let other = store.create_enrollment_code("town-hall", now + Duration::from_secs(60)).unwrap();
+        let other = store
+            .create_enrollment_code("town-hall", now + Duration::from_secs(60))
+            .unwrap();
         assert!(matches!(
-            store.enroll(&other, "kiosk-2", Some("library"), now).unwrap(),
+            store
+                .enroll(&other, "kiosk-2", Some("library"), now)
+                .unwrap(),
             Err(EnrollError::SiteMismatch { .. })
         ));
         // The token itself is never stored.
@@ -595,11 +630,15 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let store = SqliteStore::open(&dir.path().join("c.db")).unwrap();
         let now = SystemTime::now();
-        let first = store.create_enrollment_code("s", now + Duration::from_secs(60)).unwrap();
+        let first = store
+            .create_enrollment_code("s", now + Duration::from_secs(60))
+            .unwrap();
         let old = store.enroll(&first, "k", None, now).unwrap().unwrap();
         assert!(store.revoke("k", now).unwrap());
         assert!(store.authenticate(&old.token).unwrap().unwrap().revoked);
-        let second = store.create_enrollment_code("s", now + Duration::from_secs(60)).unwrap();
+        let second = store
+            .create_enrollment_code("s", now + Duration::from_secs(60))
+            .unwrap();
         let new = store.enroll(&second, "k", None, now).unwrap().unwrap();
         assert_eq!(store.authenticate(&old.token).unwrap(), None);
         assert!(!store.authenticate(&new.token).unwrap().unwrap().revoked);

@@ -30,8 +30,16 @@ pub fn load(dir: &Path) -> Result<KnownSurveys, String> {
         let value: toml::Table = toml::from_str(&text)
             .map_err(|e| format!("survey {} is not valid TOML: {e}", path.display()))?;
         let head = SurveyHead {
-            id: value.get("id").and_then(|v| v.as_str()).unwrap_or_default().to_string(),
-            version: value.get("version").and_then(|v| v.as_str()).unwrap_or_default().to_string(),
+            id: value
+                .get("id")
+                .and_then(|v| v.as_str())
+                .unwrap_or_default()
+                .to_string(),
+            version: value
+                .get("version")
+                .and_then(|v| v.as_str())
+                .unwrap_or_default()
+                .to_string(),
         };
         if head.id.is_empty() || head.version.is_empty() {
             return Err(format!(

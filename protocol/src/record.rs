@@ -103,12 +103,21 @@ pub struct Answer {
 #[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
 pub enum AnswerValue {
     /// Option ids of a service, choice or reasons step.
-    Choice { options: Vec<String> },
+    Choice {
+        options: Vec<String>,
+    },
     /// A rating; `scale` is the survey's scale name (smiley4, smiley5, nps, stars5).
-    Rating { scale: String, value: i32 },
+    Rating {
+        scale: String,
+        value: i32,
+    },
     /// Agreement with a statement: 1 = strongly disagree … 5 = strongly agree.
-    Agree { value: i32 },
-    Text { text: String },
+    Agree {
+        value: i32,
+    },
+    Text {
+        text: String,
+    },
     /// A contact request. Only made after the visitor tapped to agree to `consent_text`,
     /// which is kept in the language it was shown in.
     Contact {
@@ -117,7 +126,9 @@ pub enum AnswerValue {
         consent_text: String,
     },
     /// The receipt barcode as the scanner read it.
-    Receipt { code: String },
+    Receipt {
+        code: String,
+    },
     /// The visitor chose to skip the step (contact: "No thanks").
     Skipped,
 }

@@ -129,7 +129,6 @@ struct Bridge {
     time_synced: Cell<(Duration, bool)>,
 }
 
-
 impl Bridge {
     fn now(&self) -> Moment {
         let mono = (self.clock)();

@@ -7,8 +7,8 @@ use std::path::Path;
 use std::time::{Duration, SystemTime};
 
 use earshot_protocol::{
-    BatchReply, BatchRequest, DeviceStatus, EnrollReply, EnrollRequest, ErrorReply,
-    ResponseRecord, StatusRequest, BATCHES_PATH, ENROLL_PATH, IDEMPOTENCY_KEY, STATUS_PATH,
+    BatchReply, BatchRequest, DeviceStatus, EnrollReply, EnrollRequest, ErrorReply, ResponseRecord,
+    StatusRequest, BATCHES_PATH, ENROLL_PATH, IDEMPOTENCY_KEY, STATUS_PATH,
 };
 use reqwest::header::{HeaderValue, AUTHORIZATION, CONTENT_ENCODING, CONTENT_TYPE, RETRY_AFTER};
 use reqwest::StatusCode;
@@ -92,8 +92,10 @@ pub struct Client {
 /// gzip at a fast level: the Pi's CPU is better spent on the screen, and survey answers
 /// compress well at any level.
 pub fn gzip(bytes: &[u8]) -> Vec<u8> {
-    let mut encoder =
-        flate2::write::GzEncoder::new(Vec::with_capacity(bytes.len() / 4), flate2::Compression::fast());
+    let mut encoder = flate2::write::GzEncoder::new(
+        Vec::with_capacity(bytes.len() / 4),
+        flate2::Compression::fast(),
+    );
     // Writing into a Vec cannot fail.
     let _ = encoder.write_all(bytes);
     encoder.finish().unwrap_or_default()
@@ -200,9 +202,8 @@ impl Client {
 }
 
 fn bearer(token: &str) -> Result<HeaderValue, SendError> {
-    let mut value = HeaderValue::from_str(&format!("Bearer {token}")).map_err(|_| {
-        SendError::Unauthorized("the stored device token is not valid text".into())
-    })?;
+    let mut value = HeaderValue::from_str(&format!("Bearer {token}"))
+        .map_err(|_| SendError::Unauthorized("the stored device token is not valid text".into()))?;
     value.set_sensitive(true);
     Ok(value)
 }
@@ -240,10 +241,9 @@ async fn read_reply<T: serde::de::DeserializeOwned>(
         .get(RETRY_AFTER)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| parse_retry_after(v, SystemTime::now()));
-    let body = response
-        .bytes()
-        .await
-        .map_err(|e| SendError::Transient(format!("the reply was cut off: {}", describe_reqwest(&e))))?;
+    let body = response.bytes().await.map_err(|e| {
+        SendError::Transient(format!("the reply was cut off: {}", describe_reqwest(&e)))
+    })?;
     classify(status, retry_after, &body)
 }
 
@@ -287,7 +287,10 @@ fn read_ca_file(path: &Path) -> Result<Vec<reqwest::Certificate>, String> {
     let pem = std::fs::read(path)
         .map_err(|e| format!("cannot read the CA file {}: {e}", path.display()))?;
     let certs = reqwest::Certificate::from_pem_bundle(&pem).map_err(|e| {
-        format!("the CA file {} is not PEM certificates: {e}", path.display())
+        format!(
+            "the CA file {} is not PEM certificates: {e}",
+            path.display()
+        )
     })?;
     if certs.is_empty() {
         return Err(format!(
@@ -318,7 +321,9 @@ mod tests {
         assert!(matches!(err(409, ""), SendError::InProgress(_)));
         assert!(matches!(err(400, body), SendError::Refused(_)));
         assert!(matches!(err(422, body), SendError::Refused(_)));
-        assert!(matches!(err(500, "<html>oops</html>"), SendError::Transient(m) if m.contains("oops")));
+        assert!(
+            matches!(err(500, "<html>oops</html>"), SendError::Transient(m) if m.contains("oops"))
+        );
         assert!(matches!(err(502, ""), SendError::Transient(_)));
         assert!(matches!(err(408, ""), SendError::Transient(_)));
         let retry = classify::<BatchReply>(
@@ -326,13 +331,21 @@ mod tests {
             Some(Duration::from_secs(7)),
             b"",
         );
-        assert!(matches!(retry, Err(SendError::RetryAfter(Some(d), _)) if d == Duration::from_secs(7)));
+        assert!(
+            matches!(retry, Err(SendError::RetryAfter(Some(d), _)) if d == Duration::from_secs(7))
+        );
     }
 
     #[test]
     fn a_malformed_200_is_transient_not_success() {
-        assert!(matches!(err(200, "{\"batch_id\":"), SendError::Transient(_)));
-        assert!(matches!(err(200, "<html>ok</html>"), SendError::Transient(_)));
+        assert!(matches!(
+            err(200, "{\"batch_id\":"),
+            SendError::Transient(_)
+        ));
+        assert!(matches!(
+            err(200, "<html>ok</html>"),
+            SendError::Transient(_)
+        ));
     }
 
     #[test]
@@ -363,8 +376,11 @@ mod tests {
     fn gzip_round_trips() {
         let text = b"{\"a\":1}".repeat(100);
         let mut out = Vec::new();
-        std::io::Read::read_to_end(&mut flate2::read::GzDecoder::new(&gzip(&text)[..]), &mut out)
-            .unwrap();
+        std::io::Read::read_to_end(
+            &mut flate2::read::GzDecoder::new(&gzip(&text)[..]),
+            &mut out,
+        )
+        .unwrap();
         assert_eq!(out, text);
     }
 }

@@ -117,7 +117,11 @@ async fn on_disk<T: Send + 'static>(
 }
 
 impl Uploader {
-    pub fn new(settings: UploadSettings, facts: DeviceFacts, alarms: Alarms) -> Result<Uploader, String> {
+    pub fn new(
+        settings: UploadSettings,
+        facts: DeviceFacts,
+        alarms: Alarms,
+    ) -> Result<Uploader, String> {
         Ok(Uploader {
             client: Client::new(&settings.client)?,
             batch_limit: settings.batch_max_responses,
@@ -309,7 +313,12 @@ impl Uploader {
 
     /// Acknowledges what the collector confirmed, sets aside what it rejected, and puts back
     /// anything its reply left out.
-    async fn settle(&mut self, queue: &Arc<Queue>, reply: earshot_protocol::BatchReply, bytes_sent: usize) -> Pass {
+    async fn settle(
+        &mut self,
+        queue: &Arc<Queue>,
+        reply: earshot_protocol::BatchReply,
+        bytes_sent: usize,
+    ) -> Pass {
         let Some(batch) = self.held.take() else {
             return Pass::Empty;
         };
@@ -434,7 +443,14 @@ pub async fn run(uploader: &mut Uploader, queue: QueueSource, wake: Arc<Notify>)
         match uploader.pass(&q).await {
             Pass::Delivered(d) => {
                 last_contact = tokio::time::Instant::now();
-                tracing::info!(responses = d.responses, accepted = d.accepted, duplicate = d.duplicate, rejected = d.rejected, bytes = d.bytes_sent, "batch delivered");
+                tracing::info!(
+                    responses = d.responses,
+                    accepted = d.accepted,
+                    duplicate = d.duplicate,
+                    rejected = d.rejected,
+                    bytes = d.bytes_sent,
+                    "batch delivered"
+                );
             }
             Pass::Failed { wait, .. } => tokio::time::sleep(wait).await,
             Pass::Unauthorized { .. } => {

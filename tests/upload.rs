@@ -1,0 +1,495 @@
+//! Upload, end to end and under every delivery fault: a real kiosk (`earshot simulate`,
+//! `earshot upload`) and a real `earshot-collector` process on 127.0.0.1, with a faulty proxy
+//! between them where the network or the server misbehaves. After each fault, every response
+//! the kiosk committed is at the collector exactly once, or still kept on the kiosk.
+
+mod net;
+
+use std::time::Duration;
+
+use net::{assert_exactly_once, wait_for, Collector, Fault, Kiosk, Proxy};
+
+fn stats_field(kiosk: &Kiosk, field: &str) -> u64 {
+    kiosk.queue_stats()[field].as_u64().unwrap()
+}
+
+/// Runs `earshot upload` until the kiosk has nothing left waiting.
+fn drain_with_uploader(kiosk: &Kiosk, limit: Duration) {
+    let mut child = kiosk.start_uploader();
+    let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        wait_for(limit, "the queue to drain", || {
+            let s = kiosk.queue_stats();
+            s["pending"] == 0 && s["claimed"] == 0
+        })
+    }));
+    let _ = child.kill();
+    let _ = child.wait();
+    if let Err(e) = result {
+        eprintln!("upload log:\n{}", kiosk.upload_log());
+        std::panic::resume_unwind(e);
+    }
+}
+
+#[test]
+fn simulated_responses_reach_the_collector_exactly_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let collector = Collector::start(dir.path(), &[]);
+    let kiosk = Kiosk::new(dir.path(), &collector.url(), "batch_max_responses = 40");
+    kiosk.provision(&collector, &collector.url());
+    let committed = kiosk.simulate(300, 11);
+    assert_eq!(committed.len(), 300);
+    let out = kiosk.run(&["upload", "--once"]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{text}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // 300 responses in batches of at most 40.
+    assert_eq!(text.matches("sent ").count(), 8, "{text}");
+    assert!(
+        text.contains("300 delivered (300 new, 0 already there), 0 rejected; 0 waiting"),
+        "{text}"
+    );
+    assert_exactly_once(&committed, &collector);
+    assert_eq!(stats_field(&kiosk, "acked"), 300);
+    // The device's status arrived with the batches.
+    let devices = collector.cli(&["devices"]);
+    let listing = String::from_utf8_lossy(&devices.stdout);
+    assert!(
+        listing.contains("test-kiosk") && listing.contains("300 responses"),
+        "{listing}"
+    );
+    // A second run has nothing to send and says so.
+    let again = kiosk.run(&["upload", "--once"]);
+    assert!(String::from_utf8_lossy(&again.stdout).contains("0 delivered"));
+}
+
+#[test]
+fn provisioning_keeps_the_token_private_and_the_config_comments() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    let collector = Collector::start(dir.path(), &[]);
+    let kiosk = Kiosk::new(dir.path(), &collector.url(), "");
+    // A fresh device: no server in its config yet.
+    let before = std::fs::read_to_string(&kiosk.config).unwrap();
+    let without_server: String = before
+        .lines()
+        .filter(|l| !l.starts_with("server ="))
+        .map(|l| format!("{l}\n"))
+        .collect();
+    std::fs::write(&kiosk.config, &without_server).unwrap();
+    let code = collector.enroll_code("town-hall");
+    // The code is for another site than the installer expects: refused, nothing written.
+    let wrong = kiosk.run(&[
+        "provision",
+        "--server",
+        &collector.url(),
+        "--code",
+        &code,
+        "--site",
+        "library",
+    ]);
+    assert!(!wrong.status.success());
+    assert!(String::from_utf8_lossy(&wrong.stderr).contains("town-hall"));
+    assert!(!kiosk.dir.join("device-token").exists());
+    let out = kiosk.run(&[
+        "provision",
+        "--server",
+        &collector.url(),
+        "--code",
+        &code.to_lowercase(),
+    ]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stdout}{stderr}");
+    let token_path = kiosk.dir.join("device-token");
+    let token = std::fs::read_to_string(&token_path).unwrap();
+    assert_eq!(token.trim().len(), 64);
+    assert_eq!(
+        std::fs::metadata(&token_path).unwrap().permissions().mode() & 0o777,
+        0o600
+    );
+    // Never printed or logged, never in the config.
+    assert!(!stdout.contains(token.trim()) && !stderr.contains(token.trim()));
+    let config = std::fs::read_to_string(&kiosk.config).unwrap();
+    assert!(!config.contains(token.trim()));
+    assert!(config.contains("# A test kiosk."), "{config}");
+    assert!(
+        config.contains(&format!("server = \"{}\"", collector.url())),
+        "{config}"
+    );
+    assert!(config.contains("site = \"town-hall\""), "{config}");
+    // The code worked once.
+    let again = kiosk.run(&["provision", "--server", &collector.url(), "--code", &code]);
+    assert!(String::from_utf8_lossy(&again.stderr).contains("already used"));
+}
+
+#[test]
+fn the_collector_down_for_a_while_then_up() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut collector = Collector::start(dir.path(), &[]);
+    let kiosk = Kiosk::new(dir.path(), &collector.url(), "batch_max_responses = 50");
+    kiosk.provision(&collector, &collector.url());
+    let committed = kiosk.simulate(120, 5);
+    collector.stop();
+    let once = kiosk.run(&["upload", "--once"]);
+    assert!(!once.status.success());
+    assert!(
+        String::from_utf8_lossy(&once.stdout).contains("cannot connect"),
+        "{}",
+        String::from_utf8_lossy(&once.stdout)
+    );
+    assert_eq!(stats_field(&kiosk, "pending"), 120);
+    let mut child = kiosk.start_uploader();
+    std::thread::sleep(Duration::from_secs(3));
+    collector.restart();
+    wait_for(
+        Duration::from_secs(60),
+        "the backlog to drain after the collector returns",
+        || stats_field(&kiosk, "acked") == 120,
+    );
+    let _ = child.kill();
+    let _ = child.wait();
+    assert!(kiosk.upload_log().contains("will retry"));
+    assert_exactly_once(&committed, &collector);
+}
+
+#[test]
+fn server_errors_are_retried_until_they_stop() {
+    let dir = tempfile::tempdir().unwrap();
+    let collector = Collector::start(dir.path(), &[]);
+    let proxy = Proxy::start(collector.addr, |n, path| {
+        if path == "/v1/batches" && n < 5 {
+            Fault::Reply {
+                status: if n % 2 == 0 { 500 } else { 502 },
+                headers: vec![],
+                body: "<html>internal error</html>".into(),
+            }
+        } else {
+            Fault::Forward
+        }
+    });
+    let kiosk = Kiosk::new(dir.path(), &proxy.url(), "");
+    kiosk.provision(&collector, &proxy.url());
+    let committed = kiosk.simulate(60, 6);
+    drain_with_uploader(&kiosk, Duration::from_secs(90));
+    assert_exactly_once(&committed, &collector);
+    let batches = proxy.batches_seen();
+    // The failed attempts resent the same batch, unchanged.
+    let first_key = batches[0].idempotency_key.clone();
+    assert!(batches[..6].iter().all(|s| s.idempotency_key == first_key));
+    assert!(kiosk.upload_log().contains("internal error"));
+}
+
+fn retry_after_is_honoured(
+    header_value: impl Fn() -> String + Send + Sync + 'static,
+    status: u16,
+    floor: Duration,
+) {
+    let dir = tempfile::tempdir().unwrap();
+    let collector = Collector::start(dir.path(), &[]);
+    let proxy = Proxy::start(collector.addr, move |n, path| {
+        if path == "/v1/batches" && n < 2 {
+            Fault::Reply {
+                status,
+                headers: vec![("Retry-After".into(), header_value())],
+                body: r#"{"error":{"code":"unavailable","message":"busy"}}"#.into(),
+            }
+        } else {
+            Fault::Forward
+        }
+    });
+    let kiosk = Kiosk::new(dir.path(), &proxy.url(), "");
+    kiosk.provision(&collector, &proxy.url());
+    let committed = kiosk.simulate(20, 7);
+    drain_with_uploader(&kiosk, Duration::from_secs(60));
+    let batches = proxy.batches_seen();
+    assert!(batches.len() >= 3);
+    for pair in batches[..3].windows(2) {
+        let gap = pair[1].at - pair[0].at;
+        assert!(
+            gap >= floor,
+            "the next attempt came after {gap:?}, before the {floor:?} asked for"
+        );
+    }
+    assert_exactly_once(&committed, &collector);
+}
+
+#[test]
+fn status_503_with_retry_after_seconds_makes_the_next_attempt_wait() {
+    retry_after_is_honoured(|| "2".into(), 503, Duration::from_secs(2));
+}
+
+#[test]
+fn status_429_with_retry_after_as_a_date_makes_the_next_attempt_wait() {
+    // An HTTP date has whole seconds: three seconds ahead is at least two.
+    retry_after_is_honoured(
+        || httpdate::fmt_http_date(std::time::SystemTime::now() + Duration::from_secs(3)),
+        429,
+        Duration::from_secs(2),
+    );
+}
+
+#[test]
+fn a_reply_slower_than_the_timeout_is_resent_and_counted_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let collector = Collector::start(dir.path(), &[]);
+    // The collector stores the first batch, but its reply arrives after the kiosk's 2 s
+    // timeout.
+    let proxy = Proxy::start(collector.addr, |n, path| {
+        if path == "/v1/batches" && n < 2 {
+            Fault::DelayReply(Duration::from_secs(4))
+        } else {
+            Fault::Forward
+        }
+    });
+    let kiosk = Kiosk::new(dir.path(), &proxy.url(), "");
+    kiosk.provision(&collector, &proxy.url());
+    let committed = kiosk.simulate(30, 8);
+    drain_with_uploader(&kiosk, Duration::from_secs(60));
+    assert!(
+        kiosk.upload_log().contains("no reply in time"),
+        "{}",
+        kiosk.upload_log()
+    );
+    let batches = proxy.batches_seen();
+    assert_eq!(batches[0].idempotency_key, batches[1].idempotency_key);
+    assert_exactly_once(&committed, &collector);
+}
+
+#[test]
+fn a_connection_reset_mid_request_or_mid_reply_loses_nothing_and_stores_nothing_twice() {
+    let dir = tempfile::tempdir().unwrap();
+    let collector = Collector::start(dir.path(), &[]);
+    let proxy = Proxy::start(collector.addr, |n, path| match (path, n) {
+        ("/v1/batches", 0) => Fault::ResetMidRequest,
+        // The collector has stored this one; the kiosk hears half a reply.
+        ("/v1/batches", 1) | ("/v1/batches", 3) => Fault::ResetMidReply,
+        _ => Fault::Forward,
+    });
+    let kiosk = Kiosk::new(dir.path(), &proxy.url(), "batch_max_responses = 10");
+    kiosk.provision(&collector, &proxy.url());
+    let committed = kiosk.simulate(40, 9);
+    drain_with_uploader(&kiosk, Duration::from_secs(60));
+    assert_exactly_once(&committed, &collector);
+    assert_eq!(stats_field(&kiosk, "acked"), 40);
+}
+
+#[test]
+fn a_revoked_device_stops_keeps_everything_and_resumes_after_provisioning_again() {
+    let dir = tempfile::tempdir().unwrap();
+    let collector = Collector::start(dir.path(), &[]);
+    let kiosk = Kiosk::new(dir.path(), &collector.url(), "");
+    kiosk.provision(&collector, &collector.url());
+    let first = kiosk.simulate(10, 10);
+    assert!(kiosk.run(&["upload", "--once"]).status.success());
+    let out = collector.cli(&["revoke", "test-kiosk"]);
+    assert!(out.status.success());
+    let second = kiosk.simulate(15, 12);
+    let refused = kiosk.run(&["upload", "--once"]);
+    let text = String::from_utf8_lossy(&refused.stdout);
+    assert!(!refused.status.success());
+    assert!(text.contains("device not authorised"), "{text}");
+    assert!(text.contains("provision it again"), "{text}");
+    assert_eq!(stats_field(&kiosk, "pending"), 15);
+    // The running uploader pauses, then resumes on its own once a new token is in place.
+    let mut child = kiosk.start_uploader();
+    wait_for(
+        Duration::from_secs(20),
+        "the uploader to report the revocation",
+        || kiosk.upload_log().contains("device not authorised"),
+    );
+    kiosk.provision(&collector, &collector.url());
+    wait_for(Duration::from_secs(40), "uploads to resume", || {
+        stats_field(&kiosk, "pending") == 0 && stats_field(&kiosk, "claimed") == 0
+    });
+    let _ = child.kill();
+    let _ = child.wait();
+    let all: Vec<String> = first.into_iter().chain(second).collect();
+    assert_exactly_once(&all, &collector);
+}
+
+#[test]
+fn killed_after_the_collector_stored_a_batch_but_before_acknowledging_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let collector = Collector::start(dir.path(), &[]);
+    let proxy = Proxy::start(collector.addr, |_, path| {
+        if path == "/v1/batches" {
+            Fault::Swallow
+        } else {
+            Fault::Forward
+        }
+    });
+    let kiosk = Kiosk::new(dir.path(), &proxy.url(), "");
+    kiosk.provision(&collector, &collector.url());
+    // Send through the proxy, which passes the batch on but holds the reply back.
+    let config = std::fs::read_to_string(&kiosk.config).unwrap().replace(
+        &format!("server = \"{}\"", collector.url()),
+        &format!("server = \"{}\"", proxy.url()),
+    );
+    std::fs::write(&kiosk.config, config).unwrap();
+    let committed = kiosk.simulate(25, 13);
+    let mut child = kiosk.start_uploader();
+    wait_for(
+        Duration::from_secs(20),
+        "the collector to store the batch",
+        || *proxy.swallowed.lock().unwrap() >= 1,
+    );
+    assert_eq!(collector.exported_ids().len(), 25);
+    // SIGKILL: the kiosk never learns that the collector has the batch.
+    child.kill().unwrap();
+    child.wait().unwrap();
+    // Straight to the collector now: the resend is answered "already there".
+    let direct = std::fs::read_to_string(&kiosk.config)
+        .unwrap()
+        .replace(&proxy.url(), &collector.url());
+    std::fs::write(&kiosk.config, direct).unwrap();
+    let out = kiosk.run(&["upload", "--once"]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{text}");
+    assert!(
+        text.contains("25 delivered (0 new, 25 already there)"),
+        "{text}"
+    );
+    assert_exactly_once(&committed, &collector);
+}
+
+#[test]
+fn too_large_batches_are_halved_and_a_response_still_too_large_is_set_aside() {
+    let dir = tempfile::tempdir().unwrap();
+    // Small enough that a batch of 100 is refused but a few responses fit.
+    let collector = Collector::start(dir.path(), &["--max-decompressed-kb", "24"]);
+    let kiosk = Kiosk::new(dir.path(), &collector.url(), "");
+    kiosk.provision(&collector, &collector.url());
+    let committed = kiosk.simulate(100, 14);
+    let out = kiosk.run(&["upload", "--once"]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{text}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(text.contains("trying smaller batches"), "{text}");
+    assert_exactly_once(&committed, &collector);
+
+    // A collector that takes no response at all: each alone is still too large, so each is
+    // set aside with the reason, and the queue does not stall behind them.
+    let dir2 = tempfile::tempdir().unwrap();
+    let tiny = Collector::start(dir2.path(), &["--max-decompressed-kb", "1"]);
+    let kiosk2 = Kiosk::new(dir2.path(), &tiny.url(), "");
+    kiosk2.provision(&tiny, &tiny.url());
+    kiosk2.simulate(4, 15);
+    let out = kiosk2.run(&["upload", "--once"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    assert_eq!(stats_field(&kiosk2, "dead"), 4);
+    let dead = kiosk2.dead();
+    assert!(
+        dead.iter().all(|(_, line)| line.contains("body_too_large")),
+        "{dead:?}"
+    );
+}
+
+#[test]
+fn responses_the_collector_rejects_are_set_aside_and_the_rest_delivered() {
+    let dir = tempfile::tempdir().unwrap();
+    // The collector knows the shop survey only; council responses are rejected.
+    let surveys = dir.path().join("surveys");
+    std::fs::create_dir_all(&surveys).unwrap();
+    std::fs::write(
+        surveys.join("shop.toml"),
+        earshot::config::demo_survey("shop").unwrap(),
+    )
+    .unwrap();
+    let collector = Collector::start(dir.path(), &["--surveys", surveys.to_str().unwrap()]);
+    let kiosk = Kiosk::new(dir.path(), &collector.url(), "");
+    kiosk.provision(&collector, &collector.url());
+    let shop = kiosk.simulate(30, 16);
+    let council_file = dir.path().join("council.toml");
+    std::fs::write(
+        &council_file,
+        earshot::config::demo_survey("council").unwrap(),
+    )
+    .unwrap();
+    let out = kiosk.run(&[
+        "simulate",
+        "--visits",
+        "5",
+        "--seed",
+        "17",
+        "--survey",
+        council_file.to_str().unwrap(),
+        "--print-committed",
+    ]);
+    let council: Vec<String> = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .filter_map(|l| l.strip_prefix("committed ").map(str::to_string))
+        .collect();
+    assert_eq!(council.len(), 5);
+    let more_shop = kiosk.simulate(30, 18);
+    let out = kiosk.run(&["upload", "--once"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    let exported = collector.exported_ids();
+    let delivered: Vec<String> = shop.into_iter().chain(more_shop).collect();
+    assert_exactly_once(&delivered, &collector);
+    assert!(council.iter().all(|id| !exported.contains(id)));
+    let dead = kiosk.dead();
+    assert_eq!(dead.len(), 5);
+    for (id, line) in &dead {
+        assert!(council.contains(id));
+        assert!(line.contains("unknown_survey_version"), "{line}");
+    }
+}
+
+#[test]
+fn a_malformed_or_partial_200_is_not_taken_as_delivery() {
+    let dir = tempfile::tempdir().unwrap();
+    let collector = Collector::start(dir.path(), &[]);
+    let proxy = Proxy::start(collector.addr, |n, path| match (path, n) {
+        ("/v1/batches", 0) => Fault::Reply {
+            status: 200,
+            headers: vec![("Content-Type".into(), "application/json".into())],
+            body: "{\"batch_id\": \"oops".into(),
+        },
+        ("/v1/batches", 1) => Fault::TruncateResults,
+        _ => Fault::Forward,
+    });
+    let kiosk = Kiosk::new(dir.path(), &proxy.url(), "");
+    kiosk.provision(&collector, &proxy.url());
+    let committed = kiosk.simulate(20, 19);
+    drain_with_uploader(&kiosk, Duration::from_secs(60));
+    let log = kiosk.upload_log();
+    assert!(log.contains("could not be understood"), "{log}");
+    assert!(log.contains("covered only 1 of 20"), "{log}");
+    assert_exactly_once(&committed, &collector);
+}
+
+#[test]
+fn visits_and_uploads_at_the_same_time_share_the_database() {
+    let dir = tempfile::tempdir().unwrap();
+    let collector = Collector::start(dir.path(), &[]);
+    let kiosk = Kiosk::new(dir.path(), &collector.url(), "batch_max_responses = 25");
+    kiosk.provision(&collector, &collector.url());
+    let mut uploader = kiosk.start_uploader();
+    let mut committed = Vec::new();
+    for round in 0..4 {
+        committed.extend(kiosk.simulate(150, 100 + round));
+    }
+    // The uploader wakes on its timer (heartbeat_s = 5) for what came in meanwhile.
+    wait_for(
+        Duration::from_secs(60),
+        "everything to be delivered",
+        || stats_field(&kiosk, "acked") == 600,
+    );
+    let _ = uploader.kill();
+    let _ = uploader.wait();
+    assert_exactly_once(&committed, &collector);
+}
