@@ -493,3 +493,19 @@ fn visits_and_uploads_at_the_same_time_share_the_database() {
     let _ = uploader.wait();
     assert_exactly_once(&committed, &collector);
 }
+
+#[test]
+fn with_nothing_to_send_the_kiosk_still_reports_its_status() {
+    let dir = tempfile::tempdir().unwrap();
+    let collector = Collector::start(dir.path(), &[]);
+    let kiosk = Kiosk::new(dir.path(), &collector.url(), "");
+    kiosk.provision(&collector, &collector.url());
+    let listing = || String::from_utf8_lossy(&collector.cli(&["devices"]).stdout).into_owned();
+    assert!(listing().contains("last seen never"), "{}", listing());
+    let mut child = kiosk.start_uploader();
+    wait_for(Duration::from_secs(20), "a heartbeat", || !listing().contains("last seen never"));
+    let _ = child.kill();
+    let _ = child.wait();
+    let shown = listing();
+    assert!(shown.contains("queue 0 dead 0"), "{shown}");
+}
