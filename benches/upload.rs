@@ -21,14 +21,22 @@ const TARGET_EXTRA_MIB: f64 = 10.0;
 
 fn bin(name: &str) -> PathBuf {
     let path = PathBuf::from(env!("CARGO_BIN_EXE_earshot")).with_file_name(name);
-    assert!(path.exists(), "{} is missing: build it with `cargo build --release --workspace --bins`", path.display());
+    assert!(
+        path.exists(),
+        "{} is missing: build it with `cargo build --release --workspace --bins`",
+        path.display()
+    );
     path
 }
 
 struct Sink(std::sync::Mutex<Vec<earshot::core::record::ResponseRecord>>);
 
 impl earshot::sink::ResponseSink for Sink {
-    fn submit(&self, record: earshot::core::record::ResponseRecord, done: earshot::sink::StoreCallback) {
+    fn submit(
+        &self,
+        record: earshot::core::record::ResponseRecord,
+        done: earshot::sink::StoreCallback,
+    ) {
         self.0.lock().unwrap().push(record);
         done(Ok(()));
     }
@@ -52,7 +60,14 @@ fn fill(db: &Path, count: usize) {
     let mut stored = 0;
     while stored < count {
         let sink = Sink(Default::default());
-        run(Arc::clone(&survey), ids.clone(), &sink, 500, seed, &SimulateOptions::default());
+        run(
+            Arc::clone(&survey),
+            ids.clone(),
+            &sink,
+            500,
+            seed,
+            &SimulateOptions::default(),
+        );
         seed += 1;
         for record in sink.0.into_inner().unwrap() {
             if stored == count {
@@ -68,7 +83,11 @@ fn fill(db: &Path, count: usize) {
 /// memory (VmHWM, read from /proc while it runs: the last reading before it exits).
 fn run_measured(mut command: Command) -> (String, u64, Duration) {
     let started = Instant::now();
-    let mut child = command.stdout(Stdio::piped()).stderr(Stdio::null()).spawn().unwrap();
+    let mut child = command
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
     let status_path = format!("/proc/{}/status", child.id());
     let stdout = child.stdout.take().unwrap();
     let reader = std::thread::spawn(move || {
@@ -123,21 +142,43 @@ impl Kiosk {
 
     fn command(&self, args: &[&str]) -> Command {
         let mut c = Command::new(bin("earshot"));
-        c.arg("--config").arg(&self.config).args(args).env("STATE_DIRECTORY", &self.dir).env("EARSHOT_LOG", "warn");
+        c.arg("--config")
+            .arg(&self.config)
+            .args(args)
+            .env("STATE_DIRECTORY", &self.dir)
+            .env("EARSHOT_LOG", "warn");
         c
     }
 
     fn provision(&self, collector_db: &Path, server: &str) {
-        let out = Command::new(bin("earshot-collector")).arg("--db").arg(collector_db).args(["enroll-code", "--site", "bench-site"]).output().unwrap();
-        let code = String::from_utf8(out.stdout).unwrap().lines().next().unwrap().to_string();
-        let out = self.command(&["provision", "--server", server, "--code", &code]).output().unwrap();
-        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        let out = Command::new(bin("earshot-collector"))
+            .arg("--db")
+            .arg(collector_db)
+            .args(["enroll-code", "--site", "bench-site"])
+            .output()
+            .unwrap();
+        let code = String::from_utf8(out.stdout)
+            .unwrap()
+            .lines()
+            .next()
+            .unwrap()
+            .to_string();
+        let out = self
+            .command(&["provision", "--server", server, "--code", &code])
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
     }
 }
 
 fn main() {
     // Under target/: a real disk, where fsync costs what it costs on a device.
-    let root = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(format!("upload-bench-{}", std::process::id()));
+    let root = PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
+        .join(format!("upload-bench-{}", std::process::id()));
     std::fs::create_dir_all(&root).unwrap();
     let collector_db = root.join("collector.db");
     let mut collector = Command::new(bin("earshot-collector"))
@@ -150,8 +191,14 @@ fn main() {
         .spawn()
         .unwrap();
     let mut line = String::new();
-    BufReader::new(collector.stdout.take().unwrap()).read_line(&mut line).unwrap();
-    let server = line.trim().strip_prefix("listening on ").unwrap().to_string();
+    BufReader::new(collector.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let server = line
+        .trim()
+        .strip_prefix("listening on ")
+        .unwrap()
+        .to_string();
 
     let empty = Kiosk::new(&root, "empty-kiosk", &server);
     empty.provision(&collector_db, &server);
@@ -161,7 +208,9 @@ fn main() {
     let fill_started = Instant::now();
     fill(&backlog.dir.join("responses.db"), BACKLOG);
     let fill_s = fill_started.elapsed().as_secs_f64();
-    let queue_bytes = std::fs::metadata(backlog.dir.join("responses.db")).map(|m| m.len()).unwrap_or(0);
+    let queue_bytes = std::fs::metadata(backlog.dir.join("responses.db"))
+        .map(|m| m.len())
+        .unwrap_or(0);
 
     let (_, empty_peak_kib, _) = run_measured(empty.command(&["upload", "--once"]));
     eprintln!("draining...");
@@ -185,19 +234,52 @@ fn main() {
     let _ = collector.kill();
     let _ = collector.wait();
     let extra_mib = (drain_peak_kib as f64 - empty_peak_kib as f64) / 1024.0;
-    println!("upload benchmark: release build, {} CPU(s), collector and kiosk on 127.0.0.1", std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1));
+    println!(
+        "upload benchmark: release build, {} CPU(s), collector and kiosk on 127.0.0.1",
+        std::thread::available_parallelism()
+            .map(|n| n.get())
+            .unwrap_or(1)
+    );
     println!("{:<64} {:>16}", "figure", "measured");
-    println!("{:<64} {:>14.1} s", format!("drain {BACKLOG} responses into the collector ({batches} batches)"), took.as_secs_f64());
-    println!("{:<64} {:>12.0} /s", "responses delivered per second", BACKLOG as f64 / took.as_secs_f64());
-    println!("{:<64} {:>14.0} B", "bytes sent per response (gzip request bodies)", sent_bytes as f64 / BACKLOG as f64);
-    println!("{:<64} {:>14.0} B", "bytes per response in the kiosk's queue file (for comparison)", queue_bytes as f64 / BACKLOG as f64);
-    println!("{:<64} {:>12.1} MiB", "kiosk peak resident memory, empty queue (upload --once)", empty_peak_kib as f64 / 1024.0);
-    println!("{:<64} {:>12.1} MiB", format!("kiosk peak resident memory, draining {BACKLOG}"), drain_peak_kib as f64 / 1024.0);
+    println!(
+        "{:<64} {:>14.1} s",
+        format!("drain {BACKLOG} responses into the collector ({batches} batches)"),
+        took.as_secs_f64()
+    );
+    println!(
+        "{:<64} {:>12.0} /s",
+        "responses delivered per second",
+        BACKLOG as f64 / took.as_secs_f64()
+    );
+    println!(
+        "{:<64} {:>14.0} B",
+        "bytes sent per response (gzip request bodies)",
+        sent_bytes as f64 / BACKLOG as f64
+    );
+    println!(
+        "{:<64} {:>14.0} B",
+        "bytes per response in the kiosk's queue file (for comparison)",
+        queue_bytes as f64 / BACKLOG as f64
+    );
+    println!(
+        "{:<64} {:>12.1} MiB",
+        "kiosk peak resident memory, empty queue (upload --once)",
+        empty_peak_kib as f64 / 1024.0
+    );
+    println!(
+        "{:<64} {:>12.1} MiB",
+        format!("kiosk peak resident memory, draining {BACKLOG}"),
+        drain_peak_kib as f64 / 1024.0
+    );
     println!(
         "{:<64} {:>12.1} MiB  target < {TARGET_EXTRA_MIB} MiB: {}",
         "  difference",
         extra_mib,
-        if extra_mib < TARGET_EXTRA_MIB { "ok" } else { "OVER" }
+        if extra_mib < TARGET_EXTRA_MIB {
+            "ok"
+        } else {
+            "OVER"
+        }
     );
     println!("(filling the queue took {fill_s:.1} s, one durable enqueue each; peak memory is VmHWM from /proc)");
     let _ = std::fs::remove_dir_all(&root);

@@ -41,6 +41,9 @@ pub struct SimulateOptions {
     pub drain: Option<(Arc<Queue>, u64)>,
 }
 
+/// A little more than the mean gap between simulated visits plus the visit itself.
+const AVERAGE_VISIT_SPACING_S: u64 = 200;
+
 pub fn run(
     survey: Arc<Survey>,
     ids: DeviceIds,
@@ -51,9 +54,16 @@ pub fn run(
 ) -> Summary {
     let mut rng = fastrand::Rng::with_seed(seed);
     let mut kiosk = Kiosk::new(Arc::clone(&survey), ids, rng.u64(..));
+    // The simulated visitors come every few minutes, so a long run spans weeks. It is set in
+    // the recent past, ending about now, as a real backlog would: a receiver rightly refuses
+    // times far in the future. (Capped at two years back.)
+    let span = Duration::from_secs(visits.saturating_mul(AVERAGE_VISIT_SPACING_S))
+        .min(Duration::from_secs(2 * 365 * 24 * 3600));
     let mut at = Moment {
         mono: Duration::from_secs(1),
-        wall: SystemTime::now(),
+        wall: SystemTime::now()
+            .checked_sub(span)
+            .unwrap_or_else(SystemTime::now),
         wall_synchronized: true,
     };
     let mut summary = Summary::default();

@@ -503,7 +503,9 @@ fn with_nothing_to_send_the_kiosk_still_reports_its_status() {
     let listing = || String::from_utf8_lossy(&collector.cli(&["devices"]).stdout).into_owned();
     assert!(listing().contains("last seen never"), "{}", listing());
     let mut child = kiosk.start_uploader();
-    wait_for(Duration::from_secs(20), "a heartbeat", || !listing().contains("last seen never"));
+    wait_for(Duration::from_secs(20), "a heartbeat", || {
+        !listing().contains("last seen never")
+    });
     let _ = child.kill();
     let _ = child.wait();
     let shown = listing();

@@ -200,8 +200,8 @@ fn judge_one(
 /// The times of a response recorded while the device clock was not synchronised, placed on
 /// the collector's clock: the batch says where the sending run's monotonic clock stood when
 /// it was sent (`status.clock.mono_ms`), and the collector knows when it arrived, so a
-/// reading `m` of the same run happened at `received_at − (mono_ms − m)`. Transit time makes
-/// the result early by at most the request's duration. `None` when the record was made with a
+/// reading `m` of the same run happened at `received_at − (mono_ms − m)`. The request's
+/// transit time makes the result late by that much (never early). `None` when the record was made with a
 /// synchronised clock (nothing to correct) or by another run (its readings cannot be placed).
 pub fn true_times(
     record: &ResponseRecord,
@@ -331,7 +331,7 @@ mod tests {
         let s = status(Uuid::now_v7(), 1);
         let now = at("2026-11-23T12:00:00Z");
         assert!(matches!(
-            judge(&[r.clone()], &s, now, &known)[0],
+            judge(std::slice::from_ref(&r), &s, now, &known)[0],
             Judged::Valid(_)
         ));
         known.0.insert(("shop-feedback".into(), "2".into()));

@@ -32,28 +32,60 @@ fn start(dir: &Path, extra: &[&str]) -> Server {
     let mut child = Command::new(bin())
         .arg("--db")
         .arg(&db)
-        .args(["serve", "--listen", "127.0.0.1:0", "--max-body-kb", "64", "--max-decompressed-kb", "256"])
+        .args([
+            "serve",
+            "--listen",
+            "127.0.0.1:0",
+            "--max-body-kb",
+            "64",
+            "--max-decompressed-kb",
+            "256",
+        ])
         .args(extra)
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .spawn()
         .unwrap();
     let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
-    let addr = line.trim().strip_prefix("listening on http://").unwrap().to_string();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let addr = line
+        .trim()
+        .strip_prefix("listening on http://")
+        .unwrap()
+        .to_string();
     Server { child, addr, db }
 }
 
 fn cli(db: &Path, args: &[&str]) -> String {
-    let out = Command::new(bin()).arg("--db").arg(db).args(args).output().unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let out = Command::new(bin())
+        .arg("--db")
+        .arg(db)
+        .args(args)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     String::from_utf8(out.stdout).unwrap()
 }
 
 /// Sends raw bytes as one HTTP/1.1 request and returns (status, body).
-fn raw(addr: &str, method: &str, path: &str, headers: &[(&str, &str)], body: &[u8]) -> (u16, Value) {
+fn raw(
+    addr: &str,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: &[u8],
+) -> (u16, Value) {
     let mut stream = TcpStream::connect(addr).unwrap();
-    let mut head = format!("{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\nContent-Length: {}\r\n", body.len());
+    let mut head = format!(
+        "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\nContent-Length: {}\r\n",
+        body.len()
+    );
     for (k, v) in headers {
         head.push_str(&format!("{k}: {v}\r\n"));
     }
@@ -64,7 +96,12 @@ fn raw(addr: &str, method: &str, path: &str, headers: &[(&str, &str)], body: &[u
     let mut reply = Vec::new();
     let _ = stream.read_to_end(&mut reply);
     let text = String::from_utf8_lossy(&reply).into_owned();
-    let status: u16 = text.split_whitespace().nth(1).unwrap_or("0").parse().unwrap_or(0);
+    let status: u16 = text
+        .split_whitespace()
+        .nth(1)
+        .unwrap_or("0")
+        .parse()
+        .unwrap_or(0);
     let body = text.split_once("\r\n\r\n").map(|(_, b)| b).unwrap_or("");
     (status, serde_json::from_str(body).unwrap_or(Value::Null))
 }
@@ -103,16 +140,32 @@ struct Device {
 }
 
 fn enroll(server: &Server, device_id: &str) -> Device {
-    let code = cli(&server.db, &["enroll-code", "--site", "s"]).lines().next().unwrap().to_string();
+    let code = cli(&server.db, &["enroll-code", "--site", "s"])
+        .lines()
+        .next()
+        .unwrap()
+        .to_string();
     let body = json!({"code": code, "device_id": device_id}).to_string();
-    let (status, reply) = raw(&server.addr, "POST", "/v1/enroll", &[("Content-Type", "application/json")], body.as_bytes());
+    let (status, reply) = raw(
+        &server.addr,
+        "POST",
+        "/v1/enroll",
+        &[("Content-Type", "application/json")],
+        body.as_bytes(),
+    );
     assert_eq!(status, 200, "{reply}");
-    Device { token: reply["token"].as_str().unwrap().to_string() }
+    Device {
+        token: reply["token"].as_str().unwrap().to_string(),
+    }
 }
 
 fn post_batch(server: &Server, token: &str, key: &str, body: &[u8], gz: bool) -> (u16, Value) {
     let auth = format!("Bearer {token}");
-    let mut headers = vec![("Authorization", auth.as_str()), ("Idempotency-Key", key), ("Content-Type", "application/json")];
+    let mut headers = vec![
+        ("Authorization", auth.as_str()),
+        ("Idempotency-Key", key),
+        ("Content-Type", "application/json"),
+    ];
     if gz {
         headers.push(("Content-Encoding", "gzip"));
     }
@@ -120,19 +173,35 @@ fn post_batch(server: &Server, token: &str, key: &str, body: &[u8], gz: bool) ->
 }
 
 fn batch(id: Uuid, responses: Vec<Value>) -> Vec<u8> {
-    json!({"batch_id": id, "status": status_block(), "responses": responses}).to_string().into_bytes()
+    json!({"batch_id": id, "status": status_block(), "responses": responses})
+        .to_string()
+        .into_bytes()
 }
 
 fn exported(server: &Server) -> usize {
     let out = server.db.with_extension("jsonl");
-    cli(&server.db, &["export", "--format", "jsonl", "--out", out.to_str().unwrap()]);
+    cli(
+        &server.db,
+        &[
+            "export",
+            "--format",
+            "jsonl",
+            "--out",
+            out.to_str().unwrap(),
+        ],
+    );
     std::fs::read_to_string(out).unwrap().lines().count()
 }
 
 fn assert_refused(what: &str, (status, body): (u16, Value), want_status: u16, want_code: &str) {
     assert_eq!(status, want_status, "{what}: {body}");
     assert_eq!(body["error"]["code"], want_code, "{what}: {body}");
-    assert!(body["error"]["message"].as_str().is_some_and(|m| !m.is_empty()), "{what}: {body}");
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .is_some_and(|m| !m.is_empty()),
+        "{what}: {body}"
+    );
 }
 
 #[test]
@@ -145,48 +214,215 @@ fn malformed_batches_are_refused_with_reasons_and_store_nothing() {
     let key = id.to_string();
     let good = batch(id, vec![record()]);
 
-    assert_refused("no token", raw(&server.addr, "POST", "/v1/batches", &[("Content-Type", "application/json"), ("Idempotency-Key", &key)], &good), 401, "unauthorized");
-    assert_refused("unknown token", post_batch(&server, "f00d", &key, &good, false), 401, "unauthorized");
-    assert_refused("basic auth", raw(&server.addr, "POST", "/v1/batches", &[("Authorization", "Basic dXNlcjpwYXNz"), ("Idempotency-Key", &key), ("Content-Type", "application/json")], &good), 401, "unauthorized");
-    assert_refused("no idempotency key", raw(&server.addr, "POST", "/v1/batches", &[("Authorization", &format!("Bearer {t}")), ("Content-Type", "application/json")], &good), 400, "missing_idempotency_key");
-    assert_refused("key not a uuid", post_batch(&server, t, "batch-1", &good, false), 400, "missing_idempotency_key");
-    assert_refused("key is not the batch id", post_batch(&server, t, &Uuid::now_v7().to_string(), &good, false), 400, "idempotency_key_mismatch");
-    assert_refused("not json", post_batch(&server, t, &key, b"hello", false), 400, "malformed_json");
-    assert_refused("cut-off json", post_batch(&server, t, &key, &good[..good.len() / 2], false), 400, "malformed_json");
-    assert_refused("invalid utf-8", post_batch(&server, t, &key, b"{\"batch_id\": \"\xff\xfe\"}", false), 400, "malformed_json");
+    assert_refused(
+        "no token",
+        raw(
+            &server.addr,
+            "POST",
+            "/v1/batches",
+            &[
+                ("Content-Type", "application/json"),
+                ("Idempotency-Key", &key),
+            ],
+            &good,
+        ),
+        401,
+        "unauthorized",
+    );
+    assert_refused(
+        "unknown token",
+        post_batch(&server, "f00d", &key, &good, false),
+        401,
+        "unauthorized",
+    );
+    assert_refused(
+        "basic auth",
+        raw(
+            &server.addr,
+            "POST",
+            "/v1/batches",
+            &[
+                ("Authorization", "Basic dXNlcjpwYXNz"),
+                ("Idempotency-Key", &key),
+                ("Content-Type", "application/json"),
+            ],
+            &good,
+        ),
+        401,
+        "unauthorized",
+    );
+    assert_refused(
+        "no idempotency key",
+        raw(
+            &server.addr,
+            "POST",
+            "/v1/batches",
+            &[
+                ("Authorization", &format!("Bearer {t}")),
+                ("Content-Type", "application/json"),
+            ],
+            &good,
+        ),
+        400,
+        "missing_idempotency_key",
+    );
+    assert_refused(
+        "key not a uuid",
+        post_batch(&server, t, "batch-1", &good, false),
+        400,
+        "missing_idempotency_key",
+    );
+    assert_refused(
+        "key is not the batch id",
+        post_batch(&server, t, &Uuid::now_v7().to_string(), &good, false),
+        400,
+        "idempotency_key_mismatch",
+    );
+    assert_refused(
+        "not json",
+        post_batch(&server, t, &key, b"hello", false),
+        400,
+        "malformed_json",
+    );
+    assert_refused(
+        "cut-off json",
+        post_batch(&server, t, &key, &good[..good.len() / 2], false),
+        400,
+        "malformed_json",
+    );
+    assert_refused(
+        "invalid utf-8",
+        post_batch(&server, t, &key, b"{\"batch_id\": \"\xff\xfe\"}", false),
+        400,
+        "malformed_json",
+    );
     let deep = format!(
         "{{\"batch_id\":\"{id}\",\"status\":{},\"responses\":[{}{}]}}",
         status_block(),
         "[".repeat(10_000),
         "]".repeat(10_000)
     );
-    assert_refused("deeply nested", post_batch(&server, t, &key, deep.as_bytes(), false), 400, "malformed_json");
-    assert_refused("gzip header, plain body", post_batch(&server, t, &key, &good, true), 400, "bad_gzip");
+    assert_refused(
+        "deeply nested",
+        post_batch(&server, t, &key, deep.as_bytes(), false),
+        400,
+        "malformed_json",
+    );
+    assert_refused(
+        "gzip header, plain body",
+        post_batch(&server, t, &key, &good, true),
+        400,
+        "bad_gzip",
+    );
     let mut broken = gzip(&good);
     let n = broken.len();
     broken.truncate(n - 10);
-    assert_refused("truncated gzip", post_batch(&server, t, &key, &broken, true), 400, "bad_gzip");
+    assert_refused(
+        "truncated gzip",
+        post_batch(&server, t, &key, &broken, true),
+        400,
+        "bad_gzip",
+    );
     let bomb = gzip(&vec![b' '; 8 * 1024 * 1024]);
-    assert_refused("gzip bomb", post_batch(&server, t, &key, &bomb, true), 413, "body_too_large");
-    assert_refused("over the body limit", post_batch(&server, t, &key, &vec![b' '; 200 * 1024], false), 413, "body_too_large");
-    assert_refused("text/plain", raw(&server.addr, "POST", "/v1/batches", &[("Authorization", &format!("Bearer {t}")), ("Idempotency-Key", &key), ("Content-Type", "text/plain")], &good), 415, "unsupported_media_type");
-    assert_refused("brotli", raw(&server.addr, "POST", "/v1/batches", &[("Authorization", &format!("Bearer {t}")), ("Idempotency-Key", &key), ("Content-Type", "application/json"), ("Content-Encoding", "br")], &good), 415, "unsupported_content_encoding");
+    assert_refused(
+        "gzip bomb",
+        post_batch(&server, t, &key, &bomb, true),
+        413,
+        "body_too_large",
+    );
+    assert_refused(
+        "over the body limit",
+        post_batch(&server, t, &key, &vec![b' '; 200 * 1024], false),
+        413,
+        "body_too_large",
+    );
+    assert_refused(
+        "text/plain",
+        raw(
+            &server.addr,
+            "POST",
+            "/v1/batches",
+            &[
+                ("Authorization", &format!("Bearer {t}")),
+                ("Idempotency-Key", &key),
+                ("Content-Type", "text/plain"),
+            ],
+            &good,
+        ),
+        415,
+        "unsupported_media_type",
+    );
+    assert_refused(
+        "brotli",
+        raw(
+            &server.addr,
+            "POST",
+            "/v1/batches",
+            &[
+                ("Authorization", &format!("Bearer {t}")),
+                ("Idempotency-Key", &key),
+                ("Content-Type", "application/json"),
+                ("Content-Encoding", "br"),
+            ],
+            &good,
+        ),
+        415,
+        "unsupported_content_encoding",
+    );
     let mut unknown = serde_json::from_slice::<Value>(&good).unwrap();
     unknown["priority"] = json!("high");
-    assert_refused("unknown top-level field", post_batch(&server, t, &key, unknown.to_string().as_bytes(), false), 400, "invalid_batch");
+    assert_refused(
+        "unknown top-level field",
+        post_batch(&server, t, &key, unknown.to_string().as_bytes(), false),
+        400,
+        "invalid_batch",
+    );
     let mut wrong_type = serde_json::from_slice::<Value>(&good).unwrap();
     wrong_type["responses"] = json!("all of them");
-    assert_refused("responses not a list", post_batch(&server, t, &key, wrong_type.to_string().as_bytes(), false), 400, "invalid_batch");
+    assert_refused(
+        "responses not a list",
+        post_batch(&server, t, &key, wrong_type.to_string().as_bytes(), false),
+        400,
+        "invalid_batch",
+    );
     let mut no_status = serde_json::from_slice::<Value>(&good).unwrap();
     no_status.as_object_mut().unwrap().remove("status");
-    assert_refused("no status", post_batch(&server, t, &key, no_status.to_string().as_bytes(), false), 400, "invalid_batch");
+    assert_refused(
+        "no status",
+        post_batch(&server, t, &key, no_status.to_string().as_bytes(), false),
+        400,
+        "invalid_batch",
+    );
     let mut bad_status = serde_json::from_slice::<Value>(&good).unwrap();
     bad_status["status"]["queue_depth"] = json!(-4);
-    assert_refused("negative queue depth", post_batch(&server, t, &key, bad_status.to_string().as_bytes(), false), 400, "invalid_batch");
-    let many = batch(id, vec![json!({}); earshot_protocol::MAX_BATCH_RESPONSES + 1]);
-    assert_refused("too many responses", post_batch(&server, t, &key, &gzip(&many), true), 413, "too_many_responses");
-    assert_refused("wrong method", raw(&server.addr, "GET", "/v1/batches", &[], b""), 405, "method_not_allowed");
-    assert_refused("unknown path", raw(&server.addr, "POST", "/v2/everything", &[], b""), 404, "not_found");
+    assert_refused(
+        "negative queue depth",
+        post_batch(&server, t, &key, bad_status.to_string().as_bytes(), false),
+        400,
+        "invalid_batch",
+    );
+    let many = batch(
+        id,
+        vec![json!({}); earshot_protocol::MAX_BATCH_RESPONSES + 1],
+    );
+    assert_refused(
+        "too many responses",
+        post_batch(&server, t, &key, &gzip(&many), true),
+        413,
+        "too_many_responses",
+    );
+    assert_refused(
+        "wrong method",
+        raw(&server.addr, "GET", "/v1/batches", &[], b""),
+        405,
+        "method_not_allowed",
+    );
+    assert_refused(
+        "unknown path",
+        raw(&server.addr, "POST", "/v2/everything", &[], b""),
+        404,
+        "not_found",
+    );
     assert_eq!(exported(&server), 0, "nothing of a refused batch is stored");
 
     // The same batch, well formed, goes in; the process survived all of the above.
@@ -201,7 +437,11 @@ fn bad_responses_are_rejected_one_by_one_while_the_rest_are_stored() {
     let dir = tempfile::tempdir().unwrap();
     let surveys = dir.path().join("surveys");
     std::fs::create_dir_all(&surveys).unwrap();
-    std::fs::write(surveys.join("shop.toml"), "id = \"shop-feedback\"\nversion = \"2026-11-23\"\n").unwrap();
+    std::fs::write(
+        surveys.join("shop.toml"),
+        "id = \"shop-feedback\"\nversion = \"2026-11-23\"\n",
+    )
+    .unwrap();
     let server = start(dir.path(), &["--surveys", surveys.to_str().unwrap()]);
     let t = enroll(&server, "kiosk-1").token;
     let good = record();
@@ -223,8 +463,17 @@ fn bad_responses_are_rejected_one_by_one_while_the_rest_are_stored() {
     backwards["clock"]["finished_mono_ms"] = json!(10);
     let not_object = json!(["not", "a", "response"]);
     let responses = vec![
-        good.clone(), extra_field, wrong_type, year_1970, far_future, not_a_time, unknown_survey,
-        v4_id, backwards, not_object, good.clone(),
+        good.clone(),
+        extra_field,
+        wrong_type,
+        year_1970,
+        far_future,
+        not_a_time,
+        unknown_survey,
+        v4_id,
+        backwards,
+        not_object,
+        good.clone(),
     ];
     let id = Uuid::now_v7();
     let body = gzip(&batch(id, responses.clone()));
@@ -234,14 +483,26 @@ fn bad_responses_are_rejected_one_by_one_while_the_rest_are_stored() {
     assert_eq!(results.len(), responses.len());
     let codes: Vec<&str> = results
         .iter()
-        .map(|r| r["reason"]["code"].as_str().unwrap_or(r["status"].as_str().unwrap()))
+        .map(|r| {
+            r["reason"]["code"]
+                .as_str()
+                .unwrap_or(r["status"].as_str().unwrap())
+        })
         .collect();
     assert_eq!(
         codes,
         [
-            "accepted", "invalid_response", "invalid_response", "absurd_timestamp", "absurd_timestamp",
-            "absurd_timestamp", "unknown_survey_version", "invalid_response", "absurd_timestamp",
-            "invalid_response", "duplicate",
+            "accepted",
+            "invalid_response",
+            "invalid_response",
+            "absurd_timestamp",
+            "absurd_timestamp",
+            "absurd_timestamp",
+            "unknown_survey_version",
+            "invalid_response",
+            "absurd_timestamp",
+            "invalid_response",
+            "duplicate",
         ]
     );
     // Rejections carry the response's id where it had one, and always its position.
@@ -255,7 +516,12 @@ fn bad_responses_are_rejected_one_by_one_while_the_rest_are_stored() {
     assert_eq!(status, 200);
     assert_eq!(again, reply);
     let other = gzip(&batch(id, vec![record()]));
-    assert_refused("key reused", post_batch(&server, &t, &id.to_string(), &other, true), 422, "idempotency_key_reused");
+    assert_refused(
+        "key reused",
+        post_batch(&server, &t, &id.to_string(), &other, true),
+        422,
+        "idempotency_key_reused",
+    );
     assert_eq!(exported(&server), 1);
 }
 
@@ -266,25 +532,68 @@ fn enrolment_refuses_bad_codes_and_revoked_devices_are_refused() {
     let json_header = [("Content-Type", "application/json")];
     assert_refused(
         "unknown code",
-        raw(&server.addr, "POST", "/v1/enroll", &json_header, br#"{"code":"AAAA-BBBB-CCCC","device_id":"k"}"#),
+        raw(
+            &server.addr,
+            "POST",
+            "/v1/enroll",
+            &json_header,
+            br#"{"code":"AAAA-BBBB-CCCC","device_id":"k"}"#,
+        ),
         403,
         "invalid_enrollment_code",
     );
-    assert_refused("enrol without a body", raw(&server.addr, "POST", "/v1/enroll", &json_header, b""), 400, "malformed_json");
-    let code = cli(&server.db, &["enroll-code", "--site", "s"]).lines().next().unwrap().to_string();
+    assert_refused(
+        "enrol without a body",
+        raw(&server.addr, "POST", "/v1/enroll", &json_header, b""),
+        400,
+        "malformed_json",
+    );
+    let code = cli(&server.db, &["enroll-code", "--site", "s"])
+        .lines()
+        .next()
+        .unwrap()
+        .to_string();
     assert_refused(
         "empty device id",
-        raw(&server.addr, "POST", "/v1/enroll", &json_header, json!({"code": code, "device_id": "  "}).to_string().as_bytes()),
+        raw(
+            &server.addr,
+            "POST",
+            "/v1/enroll",
+            &json_header,
+            json!({"code": code, "device_id": "  "})
+                .to_string()
+                .as_bytes(),
+        ),
         400,
         "invalid_batch",
     );
     let device = enroll(&server, "kiosk-9");
     cli(&server.db, &["revoke", "kiosk-9"]);
     let id = Uuid::now_v7();
-    assert_refused("revoked", post_batch(&server, &device.token, &id.to_string(), &batch(id, vec![record()]), false), 403, "device_revoked");
+    assert_refused(
+        "revoked",
+        post_batch(
+            &server,
+            &device.token,
+            &id.to_string(),
+            &batch(id, vec![record()]),
+            false,
+        ),
+        403,
+        "device_revoked",
+    );
     assert_refused(
         "status from a revoked device",
-        raw(&server.addr, "POST", "/v1/status", &[("Authorization", &format!("Bearer {}", device.token)), ("Content-Type", "application/json")], json!({"status": status_block()}).to_string().as_bytes()),
+        raw(
+            &server.addr,
+            "POST",
+            "/v1/status",
+            &[
+                ("Authorization", &format!("Bearer {}", device.token)),
+                ("Content-Type", "application/json"),
+            ],
+            json!({"status": status_block()}).to_string().as_bytes(),
+        ),
         403,
         "device_revoked",
     );

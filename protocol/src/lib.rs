@@ -66,7 +66,7 @@ pub struct DeviceStatus {
     pub uptime_s: u64,
     /// The last upload or device error, in plain words.
     pub last_error: Option<String>,
-    /// Codes of the staff alarms standing now, e.g. "storage-near-full".
+    /// Codes of the staff alarms standing now, e.g. "storage-nearly-full".
     pub alarms: Vec<String>,
     pub clock: DeviceClock,
 }

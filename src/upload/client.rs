@@ -27,8 +27,8 @@ pub enum SendError {
     RetryAfter(Option<Duration>, String),
     /// 409: the receiver is still working on this batch; send it again unchanged.
     InProgress(String),
-    /// Any other 4xx: the receiver refuses this request as it is. Resending it unchanged
-    /// will not help.
+    /// 400/422 explained by the collector: it refuses this request as it is. Resending it
+    /// unchanged will not help.
     Refused(String),
     /// 5xx, timeouts, connection errors, an unreadable reply: try again later, unchanged.
     Transient(String),
@@ -258,9 +258,11 @@ pub fn classify<T: serde::de::DeserializeOwned>(
             SendError::Transient(format!("the receiver's reply could not be understood: {e}"))
         });
     }
-    let reason = serde_json::from_slice::<ErrorReply>(body)
+    let from_collector = serde_json::from_slice::<ErrorReply>(body).ok();
+    let reason = from_collector
+        .as_ref()
         .map(|r| format!("{} ({})", r.error.message, r.error.code))
-        .unwrap_or_else(|_| {
+        .unwrap_or_else(|| {
             let text = String::from_utf8_lossy(&body[..body.len().min(200)]).into_owned();
             if text.trim().is_empty() {
                 "no explanation given".into()
@@ -276,9 +278,17 @@ pub fn classify<T: serde::de::DeserializeOwned>(
             SendError::RetryAfter(retry_after, message)
         }
         StatusCode::CONFLICT => SendError::InProgress(message),
-        // A timeout at a proxy, or "try later" without 429's name: transient.
-        StatusCode::REQUEST_TIMEOUT => SendError::Transient(message),
-        s if s.is_client_error() => SendError::Refused(message),
+        // The collector judged this request itself and explained why in the protocol's
+        // words: resending it unchanged will not help.
+        StatusCode::BAD_REQUEST | StatusCode::UNPROCESSABLE_ENTITY if from_collector.is_some() => {
+            SendError::Refused(message)
+        }
+        // Anything else (404, 405, 415, a 400 from something that is not a collector) says
+        // the server setting or a proxy in front of it is wrong, not the responses: keep
+        // them all and try again, so that fixing the setting delivers everything.
+        s if s.is_client_error() => SendError::Transient(format!(
+            "{message}; check [upload] server, it may not point at an Earshot collector"
+        )),
         _ => SendError::Transient(message),
     })
 }
@@ -321,6 +331,13 @@ mod tests {
         assert!(matches!(err(409, ""), SendError::InProgress(_)));
         assert!(matches!(err(400, body), SendError::Refused(_)));
         assert!(matches!(err(422, body), SendError::Refused(_)));
+        // Not the collector speaking: a wrong server setting must not set responses aside.
+        assert!(
+            matches!(err(400, "<html>Bad Request</html>"), SendError::Transient(m) if m.contains("[upload] server"))
+        );
+        assert!(matches!(err(404, body), SendError::Transient(_)));
+        assert!(matches!(err(405, ""), SendError::Transient(_)));
+        assert!(matches!(err(415, body), SendError::Transient(_)));
         assert!(
             matches!(err(500, "<html>oops</html>"), SendError::Transient(m) if m.contains("oops"))
         );

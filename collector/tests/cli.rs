@@ -1,0 +1,191 @@
+//! The collector's command line as the service team uses it: enrolment codes, the device
+//! list, revocation and export, against a real database file and a real server.
+
+use std::io::{BufRead, BufReader, Write};
+use std::net::TcpStream;
+use std::path::Path;
+use std::process::{Command, Output, Stdio};
+
+use serde_json::json;
+use uuid::Uuid;
+
+fn collector(db: &Path, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_earshot-collector"))
+        .arg("--db")
+        .arg(db)
+        .args(args)
+        .output()
+        .unwrap()
+}
+
+fn post(
+    addr: &str,
+    path: &str,
+    token: Option<&str>,
+    key: Option<&str>,
+    body: &str,
+) -> (u16, serde_json::Value) {
+    let mut s = TcpStream::connect(addr).unwrap();
+    let mut head = format!("POST {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\nContent-Type: application/json\r\nContent-Length: {}\r\n", body.len());
+    if let Some(t) = token {
+        head.push_str(&format!("Authorization: Bearer {t}\r\n"));
+    }
+    if let Some(k) = key {
+        head.push_str(&format!("Idempotency-Key: {k}\r\n"));
+    }
+    s.write_all(format!("{head}\r\n{body}").as_bytes()).unwrap();
+    let mut reply = String::new();
+    std::io::Read::read_to_string(&mut s, &mut reply).unwrap();
+    let status = reply.split_whitespace().nth(1).unwrap().parse().unwrap();
+    let body = reply.split_once("\r\n\r\n").unwrap().1;
+    (status, serde_json::from_str(body).unwrap_or_default())
+}
+
+fn record(started: &str, text: &str) -> serde_json::Value {
+    json!({
+        "id": Uuid::now_v7(), "reference": "K7M2-Q", "survey_id": "shop-feedback",
+        "survey_version": "1", "language": "cy", "site_id": "library", "device_id": "kiosk-1",
+        "started_at": started, "finished_at": started,
+        "clock": {"synchronized": true, "started_mono_ms": 0, "finished_mono_ms": 12000, "visit_number": 1},
+        "outcome": "completed", "service": null,
+        "answers": [{"step_id": "comment", "at_ms": 9000, "value": {"type": "text", "text": text}}],
+        "flags": {"suspected_misuse": false}
+    })
+}
+
+#[test]
+fn codes_devices_revocation_and_export() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("c.db");
+    let out = collector(
+        &db,
+        &["enroll-code", "--site", "library", "--expires", "2h"],
+    );
+    assert!(out.status.success());
+    let text = String::from_utf8(out.stdout).unwrap();
+    let code = text.lines().next().unwrap();
+    // The code alone on the first line, in the unambiguous alphabet; then a QR code.
+    assert_eq!(code.len(), 14, "{text}");
+    assert!(
+        code.chars()
+            .all(|c| c == '-' || "ACDEFGHJKMNPQRTWXY34679".contains(c)),
+        "{code}"
+    );
+    assert!(text.contains('█') && text.contains('▀'), "{text}");
+    assert!(!collector(&db, &["enroll-code", "--site", " "])
+        .status
+        .success());
+
+    let mut server = Command::new(env!("CARGO_BIN_EXE_earshot-collector"))
+        .arg("--db")
+        .arg(&db)
+        .args(["serve", "--listen", "127.0.0.1:0"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    BufReader::new(server.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let addr = line
+        .trim()
+        .strip_prefix("listening on http://")
+        .unwrap()
+        .to_string();
+    let (status, enrolled) = post(
+        &addr,
+        "/v1/enroll",
+        None,
+        None,
+        &json!({"code": code, "device_id": "kiosk-1"}).to_string(),
+    );
+    assert_eq!(status, 200);
+    let token = enrolled["token"].as_str().unwrap();
+    let status_block = json!({
+        "app_version": "0.1.0", "survey_id": "shop-feedback", "survey_version": "1", "queue_depth": 7,
+        "oldest_unsent_age_s": 60, "dead_letters": 2, "scanner": "connected", "hardware": "ok",
+        "uptime_s": 99, "last_error": null, "alarms": ["storage-nearly-full"],
+        "clock": {"sent_at": "2026-11-23T12:00:00Z", "synchronized": true, "run_id": Uuid::now_v7(), "mono_ms": 1}
+    });
+    let id = Uuid::now_v7();
+    let batch = json!({"batch_id": id, "status": status_block, "responses": [
+        record("2026-10-01T09:00:00Z", "=HYPERLINK(\"http://x\")"),
+        record("2026-11-20T09:00:00Z", "Diolch, gwasanaeth da, \"ardderchog\""),
+    ]});
+    let (status, reply) = post(
+        &addr,
+        "/v1/batches",
+        Some(token),
+        Some(&id.to_string()),
+        &batch.to_string(),
+    );
+    assert_eq!(status, 200, "{reply}");
+
+    let devices = String::from_utf8(collector(&db, &["devices"]).stdout).unwrap();
+    assert!(
+        devices.contains("kiosk-1")
+            && devices.contains("active")
+            && devices.contains("2 responses"),
+        "{devices}"
+    );
+    assert!(
+        devices.contains("queue 7 dead 2 alarms [storage-nearly-full]"),
+        "{devices}"
+    );
+
+    let csv = dir.path().join("all.csv");
+    let out = collector(&db, &["export", "--out", csv.to_str().unwrap()]);
+    assert!(String::from_utf8_lossy(&out.stdout).contains("wrote 2 responses"));
+    let text = std::fs::read_to_string(&csv).unwrap();
+    assert!(text.starts_with("\u{feff}id,reference,"), "{text}");
+    assert_eq!(text.lines().count(), 3);
+    // A comment that a spreadsheet would run as a formula is defused.
+    assert!(
+        !text.contains(",=HYPERLINK") && !text.contains(",\"=HYPERLINK"),
+        "{text}"
+    );
+    let recent = dir.path().join("recent.jsonl");
+    let out = collector(
+        &db,
+        &[
+            "export",
+            "--format",
+            "jsonl",
+            "--since",
+            "2026-11-01",
+            "--out",
+            recent.to_str().unwrap(),
+        ],
+    );
+    assert!(out.status.success());
+    let lines: Vec<serde_json::Value> = std::fs::read_to_string(&recent)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(lines.len(), 1);
+    assert_eq!(lines[0]["time_basis"], "device");
+    assert_eq!(
+        lines[0]["record"]["answers"][0]["value"]["text"],
+        "Diolch, gwasanaeth da, \"ardderchog\""
+    );
+    let bad = collector(
+        &db,
+        &[
+            "export",
+            "--since",
+            "last tuesday",
+            "--out",
+            recent.to_str().unwrap(),
+        ],
+    );
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("2026-11-01"));
+
+    assert!(collector(&db, &["revoke", "kiosk-1"]).status.success());
+    let devices = String::from_utf8(collector(&db, &["devices"]).stdout).unwrap();
+    assert!(devices.contains("revoked"), "{devices}");
+    assert!(!collector(&db, &["revoke", "nobody"]).status.success());
+    let _ = server.kill();
+    let _ = server.wait();
+}
