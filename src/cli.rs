@@ -81,6 +81,11 @@ pub enum Command {
         #[arg(long)]
         site: Option<String>,
     },
+    /// Test the receipt scanner
+    Scanner {
+        #[command(subcommand)]
+        action: ScannerAction,
+    },
     /// Write a picture of the attract screen, drawn without a display
     Screenshot {
         /// The PNG file to write
@@ -95,6 +100,19 @@ pub enum Command {
         /// Also print start-up and rendering times
         #[arg(long)]
         timings: bool,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ScannerAction {
+    /// Print each frame the scanner sends as it is decoded (non-printable bytes as <hex>)
+    Listen {
+        /// The port to read instead of the configured one
+        #[arg(long)]
+        port: Option<String>,
+        /// Stop after this many frames [default: run until stopped]
+        #[arg(long)]
+        count: Option<u64>,
     },
 }
 
@@ -171,6 +189,9 @@ fn run_command(cli: Cli) -> Result<ExitCode, String> {
             })
         }
         Command::Queue { action } => crate::queue_cli::run(action, &config),
+        Command::Scanner {
+            action: ScannerAction::Listen { port, count },
+        } => scanner_listen(&config, port.as_deref(), count, &alarms),
         Command::Screenshot {
             out,
             size,
@@ -193,6 +214,59 @@ fn run_command(cli: Cli) -> Result<ExitCode, String> {
             crate::headless::screenshot(survey, device_ids(&config), alarms, &out, size, timings)
         }
     }
+}
+
+/// `earshot scanner listen`: what the scanner sends, frame by frame, for staff setting one up.
+fn scanner_listen(
+    config: &Config,
+    port: Option<&str>,
+    count: Option<u64>,
+    alarms: &Alarms,
+) -> Result<ExitCode, String> {
+    use std::io::Write;
+    let settings = config.scanner.settings(port)?.ok_or_else(|| {
+        "no scanner is configured: pass --port /dev/ttyACM0 (or set [scanner] port)".to_string()
+    })?;
+    println!(
+        "listening on {} at {} baud; scan a code (Ctrl-C to stop)",
+        settings.port, settings.baud
+    );
+    let status = std::sync::Arc::new(std::sync::Mutex::new(
+        crate::scanner::serial::ScannerStatus {
+            state: crate::scanner::serial::ScannerState::Missing,
+            counts: Default::default(),
+        },
+    ));
+    let seen = std::cell::Cell::new(0u64);
+    crate::scanner::serial::read_forever(
+        &settings,
+        alarms,
+        &status,
+        |frame| {
+            seen.set(seen.get() + 1);
+            let verdict = if frame.text.is_some() {
+                "code"
+            } else {
+                "not a code (NUL or not UTF-8)"
+            };
+            let mut out = std::io::stdout().lock();
+            let _ = writeln!(
+                out,
+                "frame {}: {} ({} bytes, {verdict})",
+                seen.get(),
+                frame.shown(),
+                frame.bytes.len()
+            );
+            let _ = out.flush();
+        },
+        || count.is_some_and(|n| seen.get() >= n),
+    );
+    let counts = status.lock().map(|s| s.counts).unwrap_or_default();
+    println!(
+        "{} codes, {} not codes, {} overlong frames discarded",
+        counts.frames, counts.garbage, counts.overlong
+    );
+    Ok(ExitCode::SUCCESS)
 }
 
 fn check_survey(path: &Path) -> ExitCode {
@@ -328,6 +402,7 @@ fn run_kiosk(config: Config, survey: Arc<Survey>, alarms: Alarms) -> Result<Exit
     let sink = Arc::new(QueueSink::start_for_kiosk(&config, alarms.clone()));
     tracing::info!(responses = %config.storage_path().display(), "responses are kept");
     crate::upload_cli::start_uploader(&config, &survey, &sink, &alarms);
+    let alarms_for_scanner = alarms.clone();
     let parts = crate::ui::KioskParts {
         survey,
         ids: device_ids(&config),
@@ -349,7 +424,12 @@ fn run_kiosk(config: Config, survey: Arc<Survey>, alarms: Alarms) -> Result<Exit
         let [w, h] = config.kiosk.window_size;
         window.set_size(slint::LogicalSize::new(w as f32, h as f32));
     }
-    ui.attach_scanner(Box::new(NoScanner));
+    match config.scanner.settings(None) {
+        Ok(Some(settings)) => ui.attach_scanner(Box::new(
+            crate::scanner::serial::SerialScanner::new(settings, alarms_for_scanner),
+        )),
+        _ => ui.attach_scanner(Box::new(NoScanner)),
+    }
     ui.window
         .run()
         .map_err(|e| format!("the display stopped: {e}"))?;

@@ -27,6 +27,92 @@ pub struct Config {
     pub storage: StorageConfig,
     #[serde(default)]
     pub upload: UploadConfig,
+    #[serde(default)]
+    pub scanner: ScannerConfig,
+}
+
+/// The receipt scanner on a serial port. Without `port`, there is none.
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct ScannerConfig {
+    /// A device path (/dev/ttyACM0), a stable name (/dev/serial/by-id/…), or "auto": the
+    /// first USB serial port with `usb_id`.
+    pub port: Option<String>,
+    /// For "auto": the scanner's USB vendor:product id in hex, e.g. "0c2e:0b61".
+    pub usb_id: Option<String>,
+    #[serde(default = "default_baud")]
+    pub baud: u32,
+    /// "cr", "lf", "crlf" or "silence:50ms" (a pause ends the code).
+    #[serde(default = "default_framing")]
+    pub framing: String,
+    /// Longer input is discarded up to the next terminator.
+    #[serde(default = "default_max_frame_bytes")]
+    pub max_frame_bytes: usize,
+}
+
+impl Default for ScannerConfig {
+    fn default() -> Self {
+        ScannerConfig {
+            port: None,
+            usb_id: None,
+            baud: default_baud(),
+            framing: default_framing(),
+            max_frame_bytes: default_max_frame_bytes(),
+        }
+    }
+}
+
+fn default_baud() -> u32 {
+    9600
+}
+fn default_framing() -> String {
+    "crlf".into()
+}
+fn default_max_frame_bytes() -> usize {
+    512
+}
+
+impl ScannerConfig {
+    /// The reader's settings, `None` when no scanner is configured; `port` overrides the
+    /// configured port (for `earshot scanner listen --port`).
+    pub fn settings(
+        &self,
+        port: Option<&str>,
+    ) -> Result<Option<crate::scanner::serial::SerialSettings>, String> {
+        let Some(port) = port.map(str::to_string).or_else(|| self.port.clone()) else {
+            return Ok(None);
+        };
+        let usb_id = self
+            .usb_id
+            .as_deref()
+            .map(crate::scanner::serial::parse_usb_id)
+            .transpose()?;
+        if port == "auto" && usb_id.is_none() {
+            return Err(
+                "[scanner] port = \"auto\" needs usb_id = \"vvvv:pppp\" (see `lsusb`)".into(),
+            );
+        }
+        if !(300..=4_000_000).contains(&self.baud) {
+            return Err(format!(
+                "[scanner] baud = {} is not a serial speed; most scanners use 9600 or 115200",
+                self.baud
+            ));
+        }
+        if !(8..=65_536).contains(&self.max_frame_bytes) {
+            return Err(format!(
+                "[scanner] max_frame_bytes = {} is out of range; use 8 to 65536",
+                self.max_frame_bytes
+            ));
+        }
+        Ok(Some(crate::scanner::serial::SerialSettings {
+            port,
+            usb_id,
+            baud: self.baud,
+            framing: crate::scanner::frame::Framing::parse(&self.framing)
+                .map_err(|e| format!("[scanner] {e}"))?,
+            max_frame_bytes: self.max_frame_bytes,
+        }))
+    }
 }
 
 #[derive(Debug, Clone, Deserialize, PartialEq)]
@@ -242,6 +328,7 @@ impl Config {
             kiosk: KioskConfig::default(),
             storage: StorageConfig::default(),
             upload: UploadConfig::default(),
+            scanner: ScannerConfig::default(),
         }
     }
 
@@ -286,6 +373,12 @@ impl Config {
                     ),
                 });
             }
+        }
+        if let Err(message) = self.scanner.settings(None) {
+            return Err(ConfigError::Invalid {
+                path: PathBuf::from(origin),
+                message: format!("{message}. "),
+            });
         }
         if self.survey.path.is_none() && demo_survey(&self.survey.demo).is_none() {
             return Err(ConfigError::UnknownDemo {

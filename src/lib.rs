@@ -15,6 +15,7 @@ pub mod hardware;
 pub mod headless;
 pub mod queue_cli;
 pub mod scan;
+pub mod scanner;
 pub mod simulate;
 pub mod sink;
 pub mod storage;
