@@ -3,6 +3,7 @@
 //! randomness come in as arguments so every path can be tested fast and deterministically.
 
 pub mod language;
+pub mod receipt;
 pub mod record;
 pub mod reference;
 pub mod survey;

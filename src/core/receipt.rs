@@ -1,0 +1,410 @@
+//! Understanding a scanned code: is it a receipt, from which store, till and transaction, on
+//! which day, and is it still recent enough. Pure: the patterns come from the configuration,
+//! today's date from the caller.
+
+use regex::Regex;
+
+/// How a check digit is computed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CheckRule {
+    /// Luhn (mod 10, doubling every second digit from the right), as on many till receipts.
+    Luhn,
+    /// GS1 mod 10 (weights 3 and 1 from the right), as on GTIN, GLN and SSCC.
+    Gs1,
+}
+
+/// How the `date` group is written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DateFormat {
+    /// 20261123
+    YearMonthDay,
+    /// 261123, as in GS1 date fields
+    ShortYearMonthDay,
+    /// 2026-11-23
+    Iso,
+}
+
+#[derive(Debug, Clone)]
+pub struct ReceiptPattern {
+    pub name: String,
+    /// With named groups among store, till, txn, date. `txn` is required.
+    pub regex: Regex,
+    /// The check digit rule and the group it covers (its last digit is the check digit).
+    pub check: Option<(CheckRule, String)>,
+    pub date_format: DateFormat,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Receipt {
+    pub pattern: String,
+    pub store: Option<String>,
+    pub till: Option<String>,
+    pub txn: String,
+    /// Days since 1970-01-01 of the receipt's date, if the pattern has one.
+    pub day: Option<i64>,
+}
+
+impl Receipt {
+    /// What identifies the transaction: one response per receipt.
+    pub fn transaction_key(&self) -> String {
+        format!(
+            "{}|{}|{}|{}",
+            self.store.as_deref().unwrap_or(""),
+            self.till.as_deref().unwrap_or(""),
+            self.txn,
+            self.day.map(|d| d.to_string()).unwrap_or_default()
+        )
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ScanVerdict {
+    Receipt(Receipt),
+    /// No pattern matches: a product barcode, a loyalty card.
+    NotAReceipt,
+    /// A pattern matches but the check digit is wrong (a misread): scan again.
+    Misread,
+    /// Older than the allowed age.
+    Expired {
+        age_days: i64,
+    },
+}
+
+impl ReceiptPattern {
+    pub fn new(
+        name: &str,
+        regex: &str,
+        check: Option<(CheckRule, &str)>,
+        date_format: DateFormat,
+    ) -> Result<ReceiptPattern, String> {
+        let regex = Regex::new(regex).map_err(|e| {
+            format!("receipt pattern {name:?}: the regular expression is not valid: {e}")
+        })?;
+        let groups: Vec<&str> = regex.capture_names().flatten().collect();
+        if !groups.contains(&"txn") {
+            return Err(format!(
+                "receipt pattern {name:?} has no (?P<txn>…) group: the transaction number is what ties feedback to a sale"
+            ));
+        }
+        if let Some((_, group)) = check {
+            if group != "whole" && !groups.contains(&group) {
+                return Err(format!("receipt pattern {name:?}: the check digit covers group {group:?}, which the expression does not have"));
+            }
+        }
+        Ok(ReceiptPattern {
+            name: name.to_string(),
+            regex,
+            check: check.map(|(r, g)| (r, g.to_string())),
+            date_format,
+        })
+    }
+}
+
+fn digits(text: &str) -> Option<Vec<u32>> {
+    let d: Vec<u32> = text.chars().filter_map(|c| c.to_digit(10)).collect();
+    (d.len() >= 2
+        && d.len()
+            == text
+                .chars()
+                .filter(|c| !c.is_whitespace() && *c != '-')
+                .count())
+    .then_some(d)
+}
+
+/// Whether the last digit of `text` is its check digit under `rule`.
+pub fn check_digit_ok(rule: CheckRule, text: &str) -> bool {
+    let Some(d) = digits(text) else { return false };
+    let (body, check) = d.split_at(d.len() - 1);
+    let sum: u32 = body
+        .iter()
+        .rev()
+        .enumerate()
+        .map(|(i, &x)| match rule {
+            CheckRule::Luhn if i % 2 == 0 => {
+                let y = x * 2;
+                if y > 9 {
+                    y - 9
+                } else {
+                    y
+                }
+            }
+            CheckRule::Luhn => x,
+            CheckRule::Gs1 if i % 2 == 0 => x * 3,
+            CheckRule::Gs1 => x,
+        })
+        .sum();
+    (10 - sum % 10) % 10 == check[0]
+}
+
+/// Days since 1970-01-01 of a civil date (proleptic Gregorian), or `None` if impossible.
+pub fn days_from_civil(y: i64, m: u32, d: u32) -> Option<i64> {
+    if !(1..=12).contains(&m) || d == 0 {
+        return None;
+    }
+    let leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+    let month_len = [
+        31,
+        if leap { 29 } else { 28 },
+        31,
+        30,
+        31,
+        30,
+        31,
+        31,
+        30,
+        31,
+        30,
+        31,
+    ];
+    if d > month_len[(m - 1) as usize] {
+        return None;
+    }
+    // Howard Hinnant's days_from_civil.
+    let y = if m <= 2 { y - 1 } else { y };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let mp = (m as i64 + 9) % 12;
+    let doy = (153 * mp + 2) / 5 + d as i64 - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    Some(era * 146_097 + doe - 719_468)
+}
+
+fn parse_date(text: &str, format: DateFormat) -> Option<i64> {
+    let num = |s: &str| s.parse::<i64>().ok();
+    match format {
+        DateFormat::YearMonthDay if text.len() == 8 => days_from_civil(
+            num(&text[..4])?,
+            num(&text[4..6])? as u32,
+            num(&text[6..])? as u32,
+        ),
+        DateFormat::ShortYearMonthDay if text.len() == 6 => days_from_civil(
+            2000 + num(&text[..2])?,
+            num(&text[2..4])? as u32,
+            num(&text[4..])? as u32,
+        ),
+        DateFormat::Iso if text.len() == 10 => {
+            let mut p = text.split('-');
+            days_from_civil(
+                num(p.next()?)?,
+                num(p.next()?)? as u32,
+                num(p.next()?)? as u32,
+            )
+        }
+        _ => None,
+    }
+}
+
+/// Judges a scanned code against the patterns, in order; `today` is days since 1970.
+pub fn judge(
+    code: &str,
+    patterns: &[ReceiptPattern],
+    today: i64,
+    max_age_days: i64,
+) -> ScanVerdict {
+    let mut misread = false;
+    for p in patterns {
+        let Some(caps) = p.regex.captures(code) else {
+            continue;
+        };
+        let group = |name: &str| caps.name(name).map(|m| m.as_str().to_string());
+        if let Some((rule, over)) = &p.check {
+            let covered = if over == "whole" {
+                Some(code.to_string())
+            } else {
+                group(over)
+            };
+            if !covered.is_some_and(|c| check_digit_ok(*rule, &c)) {
+                misread = true;
+                continue;
+            }
+        }
+        let Some(txn) = group("txn").filter(|t| !t.is_empty()) else {
+            continue;
+        };
+        let day = match group("date") {
+            Some(text) => match parse_date(&text, p.date_format) {
+                Some(d) => Some(d),
+                None => {
+                    misread = true;
+                    continue;
+                }
+            },
+            None => None,
+        };
+        if let Some(d) = day {
+            let age = today - d;
+            if age > max_age_days {
+                return ScanVerdict::Expired { age_days: age };
+            }
+        }
+        return ScanVerdict::Receipt(Receipt {
+            pattern: p.name.clone(),
+            store: group("store"),
+            till: group("till"),
+            txn,
+            day,
+        });
+    }
+    if misread {
+        ScanVerdict::Misread
+    } else {
+        ScanVerdict::NotAReceipt
+    }
+}
+
+/// The example patterns shipped in docs and the demo configuration.
+pub fn example_patterns() -> Vec<ReceiptPattern> {
+    vec![
+        // A Code 128 till receipt: store, till, transaction, date, and a Luhn check digit
+        // over all of it, e.g. 0412-03-004217-20261123-6.
+        ReceiptPattern::new(
+            "till receipt (Code 128)",
+            r"^(?P<all>(?P<store>\d{4})-(?P<till>\d{2})-(?P<txn>\d{6})-(?P<date>\d{8})-\d)$",
+            Some((CheckRule::Luhn, "all")),
+            DateFormat::YearMonthDay,
+        )
+        .expect("valid example"),
+        // A QR code holding a receipt URL with query parameters.
+        ReceiptPattern::new(
+            "e-receipt link (QR)",
+            r"^https://receipts\.example\.com/r\?store=(?P<store>\d{1,6})&till=(?P<till>\d{1,3})&txn=(?P<txn>[0-9A-Z]{4,20})&date=(?P<date>\d{4}-\d{2}-\d{2})$",
+            None,
+            DateFormat::Iso,
+        )
+        .expect("valid example"),
+        // A GS1 element string: (414) the store's GLN with its GS1 check digit, (8020) the
+        // payment slip reference, ended by a group separator, (11) the date as YYMMDD.
+        ReceiptPattern::new(
+            "GS1 receipt (DataMatrix)",
+            r"^(?:\x1d)?414(?P<store>\d{13})8020(?P<txn>[!-~&&[^\x1d]]{1,25})\x1d11(?P<date>\d{6})$",
+            Some((CheckRule::Gs1, "store")),
+            DateFormat::ShortYearMonthDay,
+        )
+        .expect("valid example"),
+    ]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn today() -> i64 {
+        days_from_civil(2026, 11, 23).unwrap()
+    }
+
+    #[test]
+    fn check_digits() {
+        assert!(check_digit_ok(CheckRule::Luhn, "79927398713"));
+        assert!(!check_digit_ok(CheckRule::Luhn, "79927398710"));
+        // GTIN-13 and a GLN.
+        assert!(check_digit_ok(CheckRule::Gs1, "4006381333931"));
+        assert!(!check_digit_ok(CheckRule::Gs1, "4006381333932"));
+        assert!(check_digit_ok(CheckRule::Gs1, "5412345000013"));
+        assert!(!check_digit_ok(CheckRule::Gs1, "12ab"));
+    }
+
+    #[test]
+    fn civil_days() {
+        assert_eq!(days_from_civil(1970, 1, 1), Some(0));
+        assert_eq!(days_from_civil(2000, 3, 1), Some(11_017));
+        assert_eq!(days_from_civil(2026, 2, 29), None);
+        assert_eq!(days_from_civil(2024, 2, 29).map(|d| d > 0), Some(true));
+    }
+
+    fn luhn_complete(body: &str) -> String {
+        (0..10)
+            .map(|c| format!("{body}{c}"))
+            .find(|s| check_digit_ok(CheckRule::Luhn, s))
+            .unwrap()
+    }
+
+    #[test]
+    fn the_code_128_example() {
+        let p = example_patterns();
+        let code = luhn_complete("0412-03-004217-20261120-");
+        match judge(&code, &p, today(), 30) {
+            ScanVerdict::Receipt(r) => {
+                assert_eq!(
+                    (r.store.as_deref(), r.till.as_deref(), r.txn.as_str()),
+                    (Some("0412"), Some("03"), "004217")
+                );
+                assert_eq!(r.day, days_from_civil(2026, 11, 20));
+            }
+            other => panic!("{other:?}"),
+        }
+        let last = code.chars().last().unwrap().to_digit(10).unwrap();
+        let wrong = format!("{}{}", &code[..code.len() - 1], (last + 1) % 10);
+        assert_eq!(judge(&wrong, &p, today(), 30), ScanVerdict::Misread);
+        let old = luhn_complete("0412-03-004217-20260901-");
+        assert_eq!(
+            judge(&old, &p, today(), 30),
+            ScanVerdict::Expired { age_days: 83 }
+        );
+        let impossible = luhn_complete("0412-03-004217-20261340-");
+        assert_eq!(judge(&impossible, &p, today(), 30), ScanVerdict::Misread);
+    }
+
+    #[test]
+    fn the_qr_url_example() {
+        let p = example_patterns();
+        let url = "https://receipts.example.com/r?store=412&till=3&txn=A7K9Q2&date=2026-11-22";
+        match judge(url, &p, today(), 30) {
+            ScanVerdict::Receipt(r) => {
+                assert_eq!(r.txn, "A7K9Q2");
+                assert_eq!(
+                    r.transaction_key(),
+                    format!("412|3|A7K9Q2|{}", days_from_civil(2026, 11, 22).unwrap())
+                );
+            }
+            other => panic!("{other:?}"),
+        }
+        assert_eq!(
+            judge("https://example.com/?q=1", &p, today(), 30),
+            ScanVerdict::NotAReceipt
+        );
+    }
+
+    #[test]
+    fn the_gs1_example_with_group_separators() {
+        let p = example_patterns();
+        let code = "\u{1d}41454123450000138020RCPT-99812\u{1d}11261121";
+        match judge(code, &p, today(), 30) {
+            ScanVerdict::Receipt(r) => {
+                assert_eq!(r.store.as_deref(), Some("5412345000013"));
+                assert_eq!(r.txn, "RCPT-99812");
+                assert_eq!(r.day, days_from_civil(2026, 11, 21));
+            }
+            other => panic!("{other:?}"),
+        }
+        let bad_gln = "\u{1d}41454123450000148020RCPT-99812\u{1d}11261121";
+        assert_eq!(judge(bad_gln, &p, today(), 30), ScanVerdict::Misread);
+    }
+
+    #[test]
+    fn product_barcodes_and_loyalty_cards_are_not_receipts() {
+        let p = example_patterns();
+        for code in ["4006381333931", "LOYALTY-00012345", "", "\u{0}\u{1}"] {
+            assert_eq!(
+                judge(code, &p, today(), 30),
+                ScanVerdict::NotAReceipt,
+                "{code:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_pattern_without_a_transaction_group_is_refused() {
+        let e = ReceiptPattern::new("x", r"^(?P<store>\d+)$", None, DateFormat::Iso).unwrap_err();
+        assert!(e.contains("txn"), "{e}");
+        let e = ReceiptPattern::new("x", r"^(?P<txn>\d+", None, DateFormat::Iso).unwrap_err();
+        assert!(e.contains("not valid"), "{e}");
+        let e = ReceiptPattern::new(
+            "x",
+            r"^(?P<txn>\d+)$",
+            Some((CheckRule::Luhn, "till")),
+            DateFormat::Iso,
+        )
+        .unwrap_err();
+        assert!(e.contains("till"), "{e}");
+    }
+}
