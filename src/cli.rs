@@ -401,8 +401,25 @@ fn run_kiosk(config: Config, survey: Arc<Survey>, alarms: Alarms) -> Result<Exit
     tracing::info!(survey = %survey.id, version = %survey.version, "survey in force");
     let sink = Arc::new(QueueSink::start_for_kiosk(&config, alarms.clone()));
     tracing::info!(responses = %config.storage_path().display(), "responses are kept");
-    crate::upload_cli::start_uploader(&config, &survey, &sink, &alarms);
-    let alarms_for_scanner = alarms.clone();
+    let scanner = match config.scanner.settings(None) {
+        Ok(Some(settings)) => Some(crate::scanner::serial::SerialScanner::new(
+            settings,
+            alarms.clone(),
+        )),
+        _ => None,
+    };
+    let scanner_report: crate::upload::ScannerReport = match &scanner {
+        Some(s) => {
+            let cell = s.status.clone();
+            Arc::new(move || {
+                cell.lock()
+                    .map(|s| s.state.code().to_string())
+                    .unwrap_or_else(|_| "unknown".into())
+            })
+        }
+        None => Arc::new(|| "not_configured".to_string()),
+    };
+    crate::upload_cli::start_uploader(&config, &survey, &sink, &alarms, scanner_report);
     let parts = crate::ui::KioskParts {
         survey,
         ids: device_ids(&config),
@@ -424,11 +441,9 @@ fn run_kiosk(config: Config, survey: Arc<Survey>, alarms: Alarms) -> Result<Exit
         let [w, h] = config.kiosk.window_size;
         window.set_size(slint::LogicalSize::new(w as f32, h as f32));
     }
-    match config.scanner.settings(None) {
-        Ok(Some(settings)) => ui.attach_scanner(Box::new(
-            crate::scanner::serial::SerialScanner::new(settings, alarms_for_scanner),
-        )),
-        _ => ui.attach_scanner(Box::new(NoScanner)),
+    match scanner {
+        Some(s) => ui.attach_scanner(Box::new(s)),
+        None => ui.attach_scanner(Box::new(NoScanner)),
     }
     ui.window
         .run()

@@ -29,7 +29,7 @@ pub fn upload_once(config: &Config, survey: &Survey, alarms: &Alarms) -> Result<
         "no collector is configured ([upload] server); enrol the device with `earshot provision --server URL --code CODE`".to_string()
     })?;
     let queue = open_store(config, alarms).map_err(|e| e.to_string())?;
-    let mut uploader = Uploader::new(settings, facts(survey), alarms.clone())?;
+    let mut uploader = Uploader::new(settings, facts(survey, not_configured()), alarms.clone())?;
     let server = uploader.settings().client.server.clone();
     runtime()?.block_on(async {
         let mut total = totals::Totals::default();
@@ -81,6 +81,11 @@ pub fn upload_once(config: &Config, survey: &Survey, alarms: &Alarms) -> Result<
     })
 }
 
+/// The scanner state reported by the standalone upload commands, which do not read it.
+fn not_configured() -> crate::upload::ScannerReport {
+    Arc::new(|| "not_configured".to_string())
+}
+
 /// Runs the kiosk's upload loop alone, without the screen, until the process is stopped.
 pub fn upload_until_stopped(
     config: &Config,
@@ -91,18 +96,18 @@ pub fn upload_until_stopped(
         "no collector is configured ([upload] server); enrol the device with `earshot provision --server URL --code CODE`".to_string()
     })?;
     let queue = open_store(config, alarms).map_err(|e| e.to_string())?;
-    let mut uploader = Uploader::new(settings, facts(survey), alarms.clone())?;
+    let mut uploader = Uploader::new(settings, facts(survey, not_configured()), alarms.clone())?;
     let source: crate::upload::QueueSource = Arc::new(move || Some(queue.clone()));
     let wake = Arc::new(tokio::sync::Notify::new());
     runtime()?.block_on(crate::upload::run(&mut uploader, source, wake));
     Ok(ExitCode::SUCCESS)
 }
 
-fn facts(survey: &Survey) -> DeviceFacts {
+fn facts(survey: &Survey, scanner: crate::upload::ScannerReport) -> DeviceFacts {
     DeviceFacts {
         survey_id: survey.id.clone(),
         survey_version: survey.version.clone(),
-        scanner: "not_configured".into(),
+        scanner,
         hardware: "simulated".into(),
     }
 }
@@ -242,6 +247,7 @@ pub fn start_uploader(
     survey: &Survey,
     sink: &Arc<crate::storage::QueueSink>,
     alarms: &Alarms,
+    scanner: crate::upload::ScannerReport,
 ) {
     let settings = match UploadSettings::from_config(config) {
         Ok(Some(s)) => s,
@@ -254,7 +260,7 @@ pub fn start_uploader(
             return;
         }
     };
-    let uploader = match Uploader::new(settings, facts(survey), alarms.clone()) {
+    let uploader = match Uploader::new(settings, facts(survey, scanner), alarms.clone()) {
         Ok(u) => u,
         Err(e) => {
             alarms.raise(

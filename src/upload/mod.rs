@@ -55,12 +55,16 @@ impl UploadSettings {
     }
 }
 
+/// Reads the scanner's state for the status.
+pub type ScannerReport = Arc<dyn Fn() -> String + Send + Sync>;
+
 /// What the device reports about itself besides the queue.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct DeviceFacts {
     pub survey_id: String,
     pub survey_version: String,
-    pub scanner: String,
+    /// The scanner's state now ("not_configured", "connected", "missing", …).
+    pub scanner: ScannerReport,
     pub hardware: String,
 }
 
@@ -166,7 +170,7 @@ impl Uploader {
                 .oldest_pending_created_ms
                 .map(|created| (now_ms.saturating_sub(created).max(0) / 1000) as u64),
             dead_letters: stats.dead,
-            scanner: self.facts.scanner.clone(),
+            scanner: (self.facts.scanner)(),
             hardware: self.facts.hardware.clone(),
             uptime_s: crate::clock::since_start().as_secs(),
             last_error: self.last_error.clone(),
