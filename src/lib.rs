@@ -11,6 +11,7 @@ pub mod cli;
 pub mod clock;
 pub mod config;
 pub mod core;
+pub mod files;
 pub mod hardware;
 pub mod headless;
 pub mod queue_cli;

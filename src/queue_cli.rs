@@ -1,6 +1,5 @@
 //! `earshot queue …`: the stored responses, for facilities staff.
 
-use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::{SystemTime, UNIX_EPOCH};
@@ -414,13 +413,13 @@ fn write_atomically(path: &Path, contents: &[u8]) -> Result<(), String> {
             path.display()
         )
     };
-    let Some(name) = path.file_name() else {
+    if path.file_name().is_none() {
         return Err(format!(
             "--out {} does not name a file. Fix: give a file name, e.g. --out \
              /media/usb/responses.csv",
             path.display()
         ));
-    };
+    }
     if path.is_dir() {
         return Err(format!(
             "--out {} is a folder. Fix: give a file name inside it, e.g. --out {}",
@@ -428,38 +427,7 @@ fn write_atomically(path: &Path, contents: &[u8]) -> Result<(), String> {
             path.join("responses.jsonl").display()
         ));
     }
-    let dir = match path.parent() {
-        Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
-        _ => PathBuf::from("."),
-    };
-    let mut temp_name = std::ffi::OsString::from(".");
-    temp_name.push(name);
-    temp_name.push(format!(".tmp-{}", std::process::id()));
-    let temp = dir.join(temp_name);
-
-    let written = (|| -> Result<(), String> {
-        let mut file = std::fs::OpenOptions::new()
-            .write(true)
-            .create(true)
-            .truncate(true)
-            .open(&temp)
-            .map_err(|e| fail("create a temporary file beside", e))?;
-        file.write_all(contents).map_err(|e| fail("write", e))?;
-        file.sync_all().map_err(|e| fail("save (sync)", e))?;
-        drop(file);
-        std::fs::rename(&temp, path).map_err(|e| fail("move the finished file to", e))
-    })();
-    if let Err(e) = written {
-        // Best effort: the error above is the one that matters to staff.
-        let _ = std::fs::remove_file(&temp);
-        return Err(e);
-    }
-    // The rename is only durable once the folder itself is on the card. Some file systems
-    // (FAT on USB sticks) cannot sync a folder; the file is in place either way.
-    if let Ok(d) = std::fs::File::open(&dir) {
-        let _ = d.sync_all();
-    }
-    Ok(())
+    crate::files::replace_atomically(path, contents, None).map_err(|e| fail(e.step, e.error))
 }
 
 fn retry_dead(path: &Path, id: Option<&str>) -> Result<ExitCode, String> {

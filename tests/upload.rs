@@ -258,22 +258,35 @@ fn a_reply_slower_than_the_timeout_is_resent_and_counted_once() {
     assert_exactly_once(&committed, &collector);
 }
 
-#[test]
-fn a_connection_reset_mid_request_or_mid_reply_loses_nothing_and_stores_nothing_twice() {
+/// Sends 40 responses through a proxy that applies `fault` to the given batch requests.
+fn survives_resets(fault: Fault, which: &'static [usize], seed: u64) {
     let dir = tempfile::tempdir().unwrap();
     let collector = Collector::start(dir.path(), &[]);
-    let proxy = Proxy::start(collector.addr, |n, path| match (path, n) {
-        ("/v1/batches", 0) => Fault::ResetMidRequest,
-        // The collector has stored this one; the kiosk hears half a reply.
-        ("/v1/batches", 1) | ("/v1/batches", 3) => Fault::ResetMidReply,
-        _ => Fault::Forward,
+    let proxy = Proxy::start(collector.addr, move |n, path| {
+        if path == "/v1/batches" && which.contains(&n) {
+            fault.clone()
+        } else {
+            Fault::Forward
+        }
     });
     let kiosk = Kiosk::new(dir.path(), &proxy.url(), "batch_max_responses = 10");
     kiosk.provision(&collector, &proxy.url());
-    let committed = kiosk.simulate(40, 9);
+    let committed = kiosk.simulate(40, seed);
     drain_with_uploader(&kiosk, Duration::from_secs(60));
     assert_exactly_once(&committed, &collector);
     assert_eq!(stats_field(&kiosk, "acked"), 40);
+}
+
+#[test]
+fn a_connection_reset_mid_request_loses_nothing() {
+    // The collector never sees these requests.
+    survives_resets(Fault::ResetMidRequest, &[0, 2], 9);
+}
+
+#[test]
+fn a_connection_reset_mid_reply_after_the_collector_stored_the_batch_stores_nothing_twice() {
+    // The collector has stored these batches; the kiosk hears half a reply.
+    survives_resets(Fault::ResetMidReply, &[0, 1, 3], 20);
 }
 
 #[test]

@@ -1,8 +1,6 @@
 //! The device token: a secret, kept in its own file in the state directory, readable by the
 //! kiosk's user alone, never in the config file and never logged.
 
-use std::io::Write;
-use std::os::unix::fs::OpenOptionsExt;
 use std::path::Path;
 
 /// The token, or `None` when the device has not been provisioned.
@@ -27,24 +25,15 @@ pub fn write(path: &Path, token: &str) -> Result<(), String> {
         .filter(|d| !d.as_os_str().is_empty())
         .unwrap_or(Path::new("."));
     std::fs::create_dir_all(dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
-    let tmp = dir.join(format!(".device-token.{}.tmp", std::process::id()));
-    let result = (|| -> std::io::Result<()> {
-        let mut file = std::fs::OpenOptions::new()
-            .write(true)
-            .create(true)
-            .truncate(true)
-            .mode(0o600)
-            .open(&tmp)?;
-        file.write_all(token.as_bytes())?;
-        file.write_all(b"\n")?;
-        file.sync_all()?;
-        std::fs::rename(&tmp, path)?;
-        std::fs::File::open(dir)?.sync_all()
-    })();
-    result.map_err(|e| {
-        // Only the temporary file this call made.
-        let _ = std::fs::remove_file(&tmp);
-        format!("cannot write the device token {}: {e}", path.display())
+    let mut text = token.as_bytes().to_vec();
+    text.push(b'\n');
+    crate::files::replace_atomically(path, &text, Some(0o600)).map_err(|e| {
+        format!(
+            "cannot write the device token {} ({}): {}",
+            path.display(),
+            e.step,
+            e.error
+        )
     })
 }
 
