@@ -524,3 +524,69 @@ fn with_nothing_to_send_the_kiosk_still_reports_its_status() {
     let shown = listing();
     assert!(shown.contains("queue 0 dead 0"), "{shown}");
 }
+
+#[test]
+fn the_kiosks_own_uploader_is_woken_by_each_stored_response() {
+    use earshot::sink::ResponseSink;
+    let dir = tempfile::tempdir().unwrap();
+    let collector = Collector::start(dir.path(), &[]);
+    let token = dir.path().join("kiosk/device-token");
+    // A long heartbeat: only the wake-up after each stored response can explain a delivery.
+    let kiosk = Kiosk::new(
+        dir.path(),
+        &collector.url(),
+        &format!("token_path = \"{}\"", token.display()),
+    );
+    let text = std::fs::read_to_string(&kiosk.config)
+        .unwrap()
+        .replace("heartbeat_s = 5", "heartbeat_s = 3600");
+    std::fs::write(&kiosk.config, text).unwrap();
+    kiosk.provision(&collector, &collector.url());
+    let config = earshot::config::Config::parse(
+        &std::fs::read_to_string(&kiosk.config).unwrap(),
+        &kiosk.config,
+    )
+    .unwrap();
+    let alarms = earshot::alarms::Alarms::default();
+    let survey =
+        earshot::core::survey::parse(earshot::config::demo_survey("shop").unwrap(), "shop")
+            .unwrap();
+    let sink = std::sync::Arc::new(earshot::storage::QueueSink::start_for_kiosk(
+        &config,
+        alarms.clone(),
+    ));
+    earshot::upload_cli::start_uploader(
+        &config,
+        &survey,
+        &sink,
+        &alarms,
+        std::sync::Arc::new(|| "connected".to_string()),
+    );
+    // The start-up drain finds nothing; then responses arrive one by one, as visits end.
+    std::thread::sleep(Duration::from_millis(500));
+    let mut ids = Vec::new();
+    for n in 0..3 {
+        let record: earshot::core::record::ResponseRecord = serde_json::from_value(serde_json::json!({
+            "id": uuid::Uuid::now_v7(), "reference": "K7M2-Q", "survey_id": survey.id, "survey_version": survey.version,
+            "language": "en", "site_id": "test-site", "device_id": "test-kiosk",
+            "started_at": earshot::core::record::rfc3339(std::time::SystemTime::now()),
+            "finished_at": earshot::core::record::rfc3339(std::time::SystemTime::now()),
+            "clock": {"synchronized": true, "started_mono_ms": 0, "finished_mono_ms": 1000, "visit_number": n + 1},
+            "outcome": "completed", "service": null, "answers": [], "flags": {"suspected_misuse": false}
+        }))
+        .unwrap();
+        ids.push(record.id.to_string());
+        let (tx, rx) = std::sync::mpsc::channel();
+        sink.submit(record, Box::new(move |r| tx.send(r).unwrap()));
+        rx.recv_timeout(Duration::from_secs(10)).unwrap().unwrap();
+        wait_for(
+            Duration::from_secs(15),
+            "the response to be uploaded",
+            || collector.exported_ids().len() == n as usize + 1,
+        );
+    }
+    assert_exactly_once(&ids, &collector);
+    // The device list counts what this device delivered.
+    let devices = String::from_utf8_lossy(&collector.cli(&["devices"]).stdout).into_owned();
+    assert!(devices.contains("3 responses"), "{devices}");
+}
