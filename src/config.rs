@@ -29,6 +29,109 @@ pub struct Config {
     pub upload: UploadConfig,
     #[serde(default)]
     pub scanner: ScannerConfig,
+    #[serde(default)]
+    pub receipt: ReceiptConfig,
+}
+
+/// What counts as a receipt, and what is kept of one.
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct ReceiptConfig {
+    /// "hmac" (default): only a keyed hash of the transaction is kept and uploaded; "raw":
+    /// the store, till, transaction and date as read.
+    #[serde(default = "default_receipt_store")]
+    pub store: String,
+    /// Receipts older than this many days are politely refused.
+    #[serde(default = "default_receipt_max_age_days")]
+    pub max_age_days: u32,
+    /// Tried in order; without any, the shipped examples (docs/receipts.md).
+    #[serde(default)]
+    pub patterns: Vec<ReceiptPatternConfig>,
+}
+
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct ReceiptPatternConfig {
+    pub name: String,
+    /// A regular expression with named groups: txn (required), store, till, date.
+    pub regex: String,
+    /// "luhn" or "gs1": the last digit of `check_group` is a check digit.
+    pub check: Option<String>,
+    /// The group the check digit covers; "whole" for the whole code.
+    #[serde(default = "default_check_group")]
+    pub check_group: String,
+    /// How the date group is written: "yyyymmdd", "yymmdd" or "yyyy-mm-dd".
+    #[serde(default = "default_date_format")]
+    pub date_format: String,
+}
+
+impl Default for ReceiptConfig {
+    fn default() -> Self {
+        ReceiptConfig {
+            store: default_receipt_store(),
+            max_age_days: default_receipt_max_age_days(),
+            patterns: Vec::new(),
+        }
+    }
+}
+
+fn default_receipt_store() -> String {
+    "hmac".into()
+}
+fn default_receipt_max_age_days() -> u32 {
+    30
+}
+fn default_check_group() -> String {
+    "whole".into()
+}
+fn default_date_format() -> String {
+    "yyyymmdd".into()
+}
+
+impl ReceiptConfig {
+    pub fn storage(&self) -> Result<crate::core::receipt::ReceiptStorage, String> {
+        match self.store.as_str() {
+            "hmac" => Ok(crate::core::receipt::ReceiptStorage::Hmac),
+            "raw" => Ok(crate::core::receipt::ReceiptStorage::Raw),
+            other => Err(format!(
+                "[receipt] store = {other:?}: use \"hmac\" (keeps only a keyed hash) or \"raw\""
+            )),
+        }
+    }
+
+    /// The patterns to try, checked: every problem names the pattern and the fix.
+    pub fn patterns(&self) -> Result<Vec<crate::core::receipt::ReceiptPattern>, String> {
+        use crate::core::receipt::{CheckRule, DateFormat, ReceiptPattern};
+        if self.patterns.is_empty() {
+            return Ok(crate::core::receipt::example_patterns());
+        }
+        self.patterns
+            .iter()
+            .map(|p| {
+                let check = match p.check.as_deref() {
+                    None => None,
+                    Some("luhn") | Some("mod10") => Some((CheckRule::Luhn, p.check_group.as_str())),
+                    Some("gs1") => Some((CheckRule::Gs1, p.check_group.as_str())),
+                    Some(other) => {
+                        return Err(format!("[[receipt.patterns]] {:?}: check = {other:?} is not \"luhn\" or \"gs1\"", p.name))
+                    }
+                };
+                let date_format = match p.date_format.as_str() {
+                    "yyyymmdd" => DateFormat::YearMonthDay,
+                    "yymmdd" => DateFormat::ShortYearMonthDay,
+                    "yyyy-mm-dd" => DateFormat::Iso,
+                    other => {
+                        return Err(format!(
+                            "[[receipt.patterns]] {:?}: date_format = {other:?} is not yyyymmdd, yymmdd or yyyy-mm-dd",
+                            p.name
+                        ))
+                    }
+                };
+                ReceiptPattern::new(&p.name, &p.regex, check, date_format)
+                    .map_err(|e| format!("[[receipt.patterns]] {e}"))
+            })
+            .collect()
+    }
 }
 
 /// The receipt scanner on a serial port. Without `port`, there is none.
@@ -329,6 +432,7 @@ impl Config {
             storage: StorageConfig::default(),
             upload: UploadConfig::default(),
             scanner: ScannerConfig::default(),
+            receipt: ReceiptConfig::default(),
         }
     }
 
@@ -373,6 +477,16 @@ impl Config {
                     ),
                 });
             }
+        }
+        if let Err(message) = self
+            .receipt
+            .storage()
+            .and_then(|_| self.receipt.patterns().map(|_| ()))
+        {
+            return Err(ConfigError::Invalid {
+                path: PathBuf::from(origin),
+                message: format!("{message}. "),
+            });
         }
         if let Err(message) = self.scanner.settings(None) {
             return Err(ConfigError::Invalid {
@@ -461,6 +575,43 @@ pub fn demo_survey(name: &str) -> Option<&'static str> {
         .iter()
         .find(|(n, _)| *n == name)
         .map(|(_, text)| *text)
+}
+
+#[cfg(test)]
+mod receipt_config_tests {
+    use super::*;
+
+    fn parse(extra: &str) -> Result<Config, String> {
+        Config::parse(
+            &format!("[device]\nid = \"k\"\nsite = \"s\"\n{extra}"),
+            Path::new("earshot.toml"),
+        )
+        .map_err(|e| e.to_string())
+    }
+
+    #[test]
+    fn receipt_patterns_from_the_config_are_checked_and_used() {
+        let c = parse("").unwrap();
+        assert_eq!(
+            c.receipt.storage(),
+            Ok(crate::core::receipt::ReceiptStorage::Hmac)
+        );
+        assert_eq!(c.receipt.patterns().unwrap().len(), 3);
+        let c = parse(
+            "[receipt]\nstore = \"raw\"\nmax_age_days = 7\n[[receipt.patterns]]\nname = \"till\"\nregex = '^T(?P<txn>\\d{6})(?P<date>\\d{8})\\d$'\ncheck = \"luhn\"\n",
+        )
+        .unwrap();
+        let patterns = c.receipt.patterns().unwrap();
+        assert_eq!(patterns.len(), 1);
+        assert_eq!(patterns[0].name, "till");
+        let e = parse("[receipt]\n[[receipt.patterns]]\nname = \"bad\"\nregex = '^(?P<txn>\\d+'\n")
+            .unwrap_err();
+        assert!(e.contains("\"bad\"") && e.contains("not valid"), "{e}");
+        let e = parse("[receipt]\nstore = \"plain\"\n").unwrap_err();
+        assert!(e.contains("hmac"), "{e}");
+        let e = parse("[receipt]\n[[receipt.patterns]]\nname = \"n\"\nregex = '^(?P<txn>\\d+)$'\ncheck = \"crc\"\n").unwrap_err();
+        assert!(e.contains("luhn"), "{e}");
+    }
 }
 
 #[cfg(test)]

@@ -408,3 +408,90 @@ mod tests {
         assert!(e.contains("till"), "{e}");
     }
 }
+
+/// How a receipt's transaction is kept: only a keyed hash (the service team joins it with
+/// their till data using the same secret; the kiosk never keeps the number), or as read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ReceiptStorage {
+    Hmac,
+    Raw,
+}
+
+/// HMAC-SHA256 of the transaction key under the deployment's secret, as lowercase hex.
+pub fn keyed_transaction(secret: &[u8], receipt: &Receipt) -> String {
+    use hmac::{Hmac, Mac};
+    // HMAC accepts a key of any length; `new_from_slice` cannot fail for it.
+    let mut mac = <Hmac<sha2::Sha256> as Mac>::new_from_slice(secret)
+        .unwrap_or_else(|_| unreachable!("HMAC takes keys of any length"));
+    mac.update(receipt.transaction_key().as_bytes());
+    mac.finalize()
+        .into_bytes()
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+/// What is kept of a receipt in the response.
+pub fn stored_form(storage: ReceiptStorage, secret: &[u8], receipt: &Receipt) -> String {
+    match storage {
+        ReceiptStorage::Hmac => format!("hmac-sha256:{}", keyed_transaction(secret, receipt)),
+        ReceiptStorage::Raw => receipt.transaction_key(),
+    }
+}
+
+#[cfg(test)]
+mod storage_tests {
+    use super::*;
+
+    fn receipt(txn: &str) -> Receipt {
+        Receipt {
+            pattern: "p".into(),
+            store: Some("0412".into()),
+            till: Some("03".into()),
+            txn: txn.into(),
+            day: Some(20_000),
+        }
+    }
+
+    #[test]
+    fn the_hmac_form_never_holds_the_number_and_matches_a_known_vector() {
+        let secret = b"deployment-secret";
+        let kept = stored_form(ReceiptStorage::Hmac, secret, &receipt("004217"));
+        assert!(
+            kept.starts_with("hmac-sha256:") && kept.len() == 12 + 64,
+            "{kept}"
+        );
+        assert!(!kept.contains("004217"));
+        // The same transaction gives the same value (joinable); another does not.
+        assert_eq!(
+            kept,
+            stored_form(ReceiptStorage::Hmac, secret, &receipt("004217"))
+        );
+        assert_ne!(
+            kept,
+            stored_form(ReceiptStorage::Hmac, secret, &receipt("004218"))
+        );
+        assert_ne!(
+            kept,
+            stored_form(ReceiptStorage::Hmac, b"other", &receipt("004217"))
+        );
+        // RFC 4231 test case 2, through the same HMAC: key "Jefe".
+        use hmac::{Hmac, Mac};
+        let mut mac = <Hmac<sha2::Sha256> as Mac>::new_from_slice(b"Jefe").unwrap();
+        mac.update(b"what do ya want for nothing?");
+        let hex: String = mac
+            .finalize()
+            .into_bytes()
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect();
+        assert_eq!(
+            hex,
+            "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843"
+        );
+        assert_eq!(
+            stored_form(ReceiptStorage::Raw, secret, &receipt("004217")),
+            "0412|03|004217|20000"
+        );
+    }
+}
