@@ -256,7 +256,7 @@ pub fn judge(
 pub fn example_patterns() -> Vec<ReceiptPattern> {
     vec![
         // A Code 128 till receipt: store, till, transaction, date, and a Luhn check digit
-        // over all of it, e.g. 0412-03-004217-20261123-6.
+        // over all of it, e.g. 0412-03-004217-20261120-5.
         ReceiptPattern::new(
             "till receipt (Code 128)",
             r"^(?P<all>(?P<store>\d{4})-(?P<till>\d{2})-(?P<txn>\d{6})-(?P<date>\d{8})-\d)$",
@@ -493,5 +493,29 @@ mod storage_tests {
             stored_form(ReceiptStorage::Raw, secret, &receipt("004217")),
             "0412|03|004217|20000"
         );
+    }
+}
+
+#[cfg(test)]
+mod documented_examples {
+    use super::*;
+
+    /// The example codes in docs/receipts.md are real receipts under the shipped patterns.
+    #[test]
+    fn the_documented_examples_are_receipts() {
+        let today = days_from_civil(2026, 11, 23).unwrap();
+        for code in [
+            "0412-03-004217-20261120-5",
+            "https://receipts.example.com/r?store=412&till=3&txn=A7K9Q2&date=2026-11-22",
+            "\u{1d}41454123450000138020RCPT-99812\u{1d}11261121",
+        ] {
+            assert!(
+                matches!(
+                    judge(code, &example_patterns(), today, 30),
+                    ScanVerdict::Receipt(_)
+                ),
+                "{code:?}"
+            );
+        }
     }
 }
