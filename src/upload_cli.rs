@@ -31,7 +31,7 @@ pub fn upload_once(config: &Config, survey: &Survey, alarms: &Alarms) -> Result<
     let mut uploader = Uploader::new(settings, facts(survey, not_configured()), alarms.clone())?;
     let server = uploader.settings().client.server.clone();
     runtime()?.block_on(async {
-        let mut total = totals::Totals::default();
+        let mut total = Totals::default();
         let code = loop {
             match uploader.pass(&queue).await {
                 Pass::Delivered(d) => {
@@ -111,22 +111,19 @@ fn facts(survey: &Survey, scanner: crate::upload::ScannerReport) -> DeviceFacts 
     }
 }
 
-mod totals {
-    use crate::upload::Delivery;
+/// What `upload --once` delivered in all.
+#[derive(Default)]
+struct Totals {
+    accepted: usize,
+    duplicate: usize,
+    rejected: usize,
+}
 
-    #[derive(Default)]
-    pub struct Totals {
-        pub accepted: usize,
-        pub duplicate: usize,
-        pub rejected: usize,
-    }
-
-    impl Totals {
-        pub fn add(&mut self, d: &Delivery) {
-            self.accepted += d.accepted;
-            self.duplicate += d.duplicate;
-            self.rejected += d.rejected;
-        }
+impl Totals {
+    fn add(&mut self, d: &crate::upload::Delivery) {
+        self.accepted += d.accepted;
+        self.duplicate += d.duplicate;
+        self.rejected += d.rejected;
     }
 }
 

@@ -147,10 +147,8 @@ impl FrameAssembler {
             if self.buf.len() == self.max_len {
                 self.buf.clear();
                 self.discarding = true;
+                // Dropped up to the next terminator (with silence framing, the next pause).
                 self.counts.overlong += 1;
-                if matches!(self.framing, Framing::Silence(_)) {
-                    // Nothing but a pause can end it; the pause resets `discarding`.
-                }
                 continue;
             }
             self.buf.push(b);

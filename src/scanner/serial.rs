@@ -132,8 +132,7 @@ pub fn read_forever(
         _ => Duration::from_millis(200),
     };
     let mut set_state = |state: ScannerState, detail: &str, port: &str, counts: FrameCounts| {
-        status.lock().unwrap_or_else(PoisonError::into_inner).state = state;
-        status.lock().unwrap_or_else(PoisonError::into_inner).counts = counts;
+        *status.lock().unwrap_or_else(PoisonError::into_inner) = ScannerStatus { state, counts };
         if last_state == Some(state) {
             return;
         }
