@@ -8,6 +8,13 @@ use std::process::Command;
 use earshot::core::record::*;
 use earshot::storage::Queue;
 
+mod records;
+
+/// A record with a comment of 2000 two-byte characters: a few KB each, to fill the disk fast.
+fn record(n: u64) -> ResponseRecord {
+    records::record_with_comment(n, "ż".repeat(2000))
+}
+
 struct Mount(PathBuf);
 
 impl Mount {
@@ -43,37 +50,6 @@ fn is_root() -> bool {
         .output()
         .map(|o| o.stdout.starts_with(b"0"))
         .unwrap_or(false)
-}
-
-fn record(n: u64) -> ResponseRecord {
-    ResponseRecord {
-        id: uuid::Uuid::from_u64_pair(9, n),
-        reference: "2345-678".into(),
-        survey_id: "disk-full".into(),
-        survey_version: "1".into(),
-        language: "en".into(),
-        site_id: "s".into(),
-        device_id: "d".into(),
-        started_at: "2026-01-01T00:00:00.000Z".into(),
-        finished_at: "2026-01-01T00:00:01.000Z".into(),
-        clock: ClockInfo {
-            synchronized: true,
-            started_mono_ms: 0,
-            finished_mono_ms: 1,
-            visit_number: n,
-            run_id: None,
-        },
-        outcome: Outcome::Completed,
-        service: None,
-        answers: vec![Answer {
-            step_id: "comment".into(),
-            at_ms: 1,
-            value: AnswerValue::Text {
-                text: "ż".repeat(2000),
-            },
-        }],
-        flags: Flags::default(),
-    }
 }
 
 #[test]

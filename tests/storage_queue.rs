@@ -4,46 +4,16 @@
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime};
 
-use earshot::core::record::{Answer, AnswerValue, ClockInfo, Flags, Outcome, ResponseRecord};
+use earshot::core::record::{Answer, AnswerValue, ResponseRecord};
 use earshot::storage::{EnqueueOutcome, Opened, Queue, QueueOptions, RowState, StorageError};
 use uuid::Uuid;
 
-fn record(n: u64) -> ResponseRecord {
-    ResponseRecord {
-        id: Uuid::from_u64_pair(7, n),
-        reference: "ABCD-EFG".into(),
-        survey_id: "s".into(),
-        survey_version: "1".into(),
-        language: "en".into(),
-        site_id: "site".into(),
-        device_id: "dev".into(),
-        started_at: "2026-01-01T00:00:00.000Z".into(),
-        finished_at: "2026-01-01T00:00:01.000Z".into(),
-        clock: ClockInfo {
-            synchronized: true,
-            started_mono_ms: 0,
-            finished_mono_ms: 1000,
-            visit_number: n,
-            run_id: None,
-        },
-        outcome: Outcome::Completed,
-        service: None,
-        answers: vec![],
-        flags: Flags::default(),
-    }
-}
+mod records;
+use records::{record, record_with_comment};
 
 /// A record whose stored JSON is about `bytes` long.
 fn record_with_text(n: u64, bytes: usize) -> ResponseRecord {
-    let mut r = record(n);
-    r.answers.push(Answer {
-        step_id: "comment".into(),
-        at_ms: 10,
-        value: AnswerValue::Text {
-            text: "x".repeat(bytes),
-        },
-    });
-    r
+    record_with_comment(n, "x".repeat(bytes))
 }
 
 fn json_len(r: &ResponseRecord) -> u64 {

@@ -2,6 +2,7 @@
 //! accessible label, records read back from the real response file.
 
 mod common;
+mod records;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -308,33 +309,5 @@ fn a_store_failure_is_told_honestly_and_alarmed() {
 
 /// A stored record of about `size` bytes of comment.
 fn filler_record(n: u64, size: usize) -> earshot::core::record::ResponseRecord {
-    use earshot::core::record::*;
-    ResponseRecord {
-        id: uuid::Uuid::from_u64_pair(1, n),
-        reference: "2222-222".into(),
-        survey_id: "filler".into(),
-        survey_version: "1".into(),
-        language: "en".into(),
-        site_id: "s".into(),
-        device_id: "d".into(),
-        started_at: "2026-01-01T00:00:00.000Z".into(),
-        finished_at: "2026-01-01T00:00:01.000Z".into(),
-        clock: ClockInfo {
-            synchronized: true,
-            started_mono_ms: 0,
-            finished_mono_ms: 1,
-            visit_number: n,
-            run_id: None,
-        },
-        outcome: Outcome::Completed,
-        service: None,
-        answers: vec![Answer {
-            step_id: "comment".into(),
-            at_ms: 1,
-            value: AnswerValue::Text {
-                text: "x".repeat(size),
-            },
-        }],
-        flags: Flags::default(),
-    }
+    records::record_with_comment(n, "x".repeat(size))
 }

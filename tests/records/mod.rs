@@ -1,0 +1,42 @@
+//! Response records made by hand, for tests that store records without running visits.
+#![allow(dead_code)]
+
+use earshot::core::record::{Answer, AnswerValue, ClockInfo, Flags, Outcome, ResponseRecord};
+use uuid::Uuid;
+
+/// A completed response with no answers; `n` makes its id and visit number.
+pub fn record(n: u64) -> ResponseRecord {
+    ResponseRecord {
+        id: Uuid::from_u64_pair(7, n),
+        reference: "ABCD-EFG".into(),
+        survey_id: "s".into(),
+        survey_version: "1".into(),
+        language: "en".into(),
+        site_id: "site".into(),
+        device_id: "dev".into(),
+        started_at: "2026-01-01T00:00:00.000Z".into(),
+        finished_at: "2026-01-01T00:00:01.000Z".into(),
+        clock: ClockInfo {
+            synchronized: true,
+            started_mono_ms: 0,
+            finished_mono_ms: 1000,
+            visit_number: n,
+            run_id: None,
+        },
+        outcome: Outcome::Completed,
+        service: None,
+        answers: vec![],
+        flags: Flags::default(),
+    }
+}
+
+/// The same with a free-text comment.
+pub fn record_with_comment(n: u64, text: String) -> ResponseRecord {
+    let mut r = record(n);
+    r.answers.push(Answer {
+        step_id: "comment".into(),
+        at_ms: 10,
+        value: AnswerValue::Text { text },
+    });
+    r
+}
