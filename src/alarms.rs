@@ -29,6 +29,9 @@ pub enum AlarmKind {
     UploadFailing,
     /// The collector rejected responses; they are kept as dead letters.
     ResponsesRejected,
+    /// The receipt secret file was unusable; it was moved aside and a new secret made, so
+    /// receipts scanned now do not join with till data.
+    ReceiptSecretReplaced,
 }
 
 impl AlarmKind {
@@ -44,6 +47,7 @@ impl AlarmKind {
             AlarmKind::UploadUnauthorized => "upload-unauthorized",
             AlarmKind::UploadFailing => "upload-failing",
             AlarmKind::ResponsesRejected => "responses-rejected",
+            AlarmKind::ReceiptSecretReplaced => "receipt-secret-replaced",
         }
     }
 }

@@ -397,6 +397,29 @@ fn device_ids(config: &Config) -> DeviceIds {
     }
 }
 
+/// The configured receipt rules under the deployment's secret (made if there is none).
+fn receipt_rules(
+    config: &Config,
+    alarms: &Alarms,
+) -> Result<crate::core::receipt::ReceiptRules, String> {
+    let path = config.receipt_secret_path();
+    let loaded = crate::receipt_secret::load_or_create(&path)?;
+    if let Some(moved) = &loaded.quarantined {
+        alarms.raise(
+            AlarmKind::ReceiptSecretReplaced,
+            format!(
+                "the receipt secret {} could not be used; it was moved to {} and a new one made, so receipts scanned now will not match the till data",
+                path.display(),
+                moved.display()
+            ),
+            "provision the device again (`earshot provision`) to get the deployment's secret",
+        );
+    } else if loaded.created {
+        tracing::info!(file = %path.display(), "a receipt secret was made for this kiosk; provisioning replaces it with the deployment's");
+    }
+    config.receipt_rules(loaded.secret)
+}
+
 fn run_kiosk(config: Config, survey: Arc<Survey>, alarms: Alarms) -> Result<ExitCode, String> {
     tracing::info!(survey = %survey.id, version = %survey.version, "survey in force");
     let sink = Arc::new(QueueSink::start_for_kiosk(&config, alarms.clone()));
@@ -420,6 +443,17 @@ fn run_kiosk(config: Config, survey: Arc<Survey>, alarms: Alarms) -> Result<Exit
         None => Arc::new(|| "not_configured".to_string()),
     };
     crate::upload_cli::start_uploader(&config, &survey, &sink, &alarms, scanner_report);
+    let receipts = receipt_rules(&config, &alarms)?;
+    // Read once at start, before the window exists; from then on the visit keeps count.
+    let used_receipts = match sink.queue() {
+        Some(queue) => queue
+            .used_receipts(config.receipt_memory(), std::time::SystemTime::now())
+            .unwrap_or_else(|e| {
+                tracing::warn!(error = %e, "cannot read which receipts were used; each is taken as new");
+                Vec::new()
+            }),
+        None => Vec::new(),
+    };
     let parts = crate::ui::KioskParts {
         survey,
         ids: device_ids(&config),
@@ -429,6 +463,8 @@ fn run_kiosk(config: Config, survey: Arc<Survey>, alarms: Alarms) -> Result<Exit
         seed: fastrand::u64(..),
         hide_cursor: config.kiosk.cursor_hidden(),
         clock: None,
+        receipts: Some(receipts),
+        used_receipts,
     };
     let ui = crate::ui::KioskUi::new(parts).map_err(|e| {
         format!("cannot open the display: {e}. Fix: run the kiosk on the device's screen (or a desktop session)")

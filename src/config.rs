@@ -47,6 +47,9 @@ pub struct ReceiptConfig {
     /// Tried in order; without any, the shipped examples (docs/receipts.md).
     #[serde(default)]
     pub patterns: Vec<ReceiptPatternConfig>,
+    /// The file holding the deployment's receipt secret; default `receipt-secret` in the
+    /// state directory. `earshot provision` writes it; without one the kiosk makes its own.
+    pub secret_file: Option<PathBuf>,
 }
 
 #[derive(Debug, Clone, Deserialize, PartialEq)]
@@ -71,6 +74,7 @@ impl Default for ReceiptConfig {
             store: default_receipt_store(),
             max_age_days: default_receipt_max_age_days(),
             patterns: Vec::new(),
+            secret_file: None,
         }
     }
 }
@@ -543,6 +547,33 @@ impl Config {
 }
 
 impl Config {
+    /// Where the receipt secret is kept.
+    pub fn receipt_secret_path(&self) -> PathBuf {
+        self.receipt
+            .secret_file
+            .clone()
+            .unwrap_or_else(|| state_dir().join("receipt-secret"))
+    }
+
+    /// How scans are understood, under the given secret.
+    pub fn receipt_rules(
+        &self,
+        secret: Vec<u8>,
+    ) -> Result<crate::core::receipt::ReceiptRules, String> {
+        Ok(crate::core::receipt::ReceiptRules {
+            patterns: self.receipt.patterns()?,
+            max_age_days: i64::from(self.receipt.max_age_days),
+            storage: self.receipt.storage()?,
+            secret,
+        })
+    }
+
+    /// How long a used receipt is remembered: its whole age window, counted from the day it
+    /// was used (never earlier than its own date), plus a day for time zones.
+    pub fn receipt_memory(&self) -> std::time::Duration {
+        std::time::Duration::from_secs((u64::from(self.receipt.max_age_days) + 1) * 86_400)
+    }
+
     /// Where the device token is kept.
     pub fn token_path(&self) -> PathBuf {
         self.upload

@@ -107,6 +107,8 @@ pub fn screenshot(
         seed: 0,
         hide_cursor: true,
         clock: None,
+        receipts: None,
+        used_receipts: Vec::new(),
     })
     .map_err(|e| format!("cannot create the kiosk's screen: {e}"))?;
     window.set_size(PhysicalSize::new(size.width, size.height));

@@ -2,7 +2,7 @@
 //!
 //! The house: `core` is pure (survey definitions, the visit state machine, the response
 //! record); around it sit adapters, one room each: `sink` (where finished responses go),
-//! `scan` (receipt scanners), `hardware` (GPIO), `alarms` (device problems for staff), `ui`
+//! `scan` (receipt scanners), `receipt_secret` (the key receipts are hashed with), `hardware` (GPIO), `alarms` (device problems for staff), `ui`
 //! (the Slint bridge), `headless` (the screen drawn without a display); `config`, `simulate`
 //! and `cli` make the thin entry point.
 
@@ -15,6 +15,7 @@ pub mod files;
 pub mod hardware;
 pub mod headless;
 pub mod queue_cli;
+pub mod receipt_secret;
 pub mod scan;
 pub mod scanner;
 pub mod simulate;

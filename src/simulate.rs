@@ -130,7 +130,7 @@ pub fn run(
         }
         let receipt_on = survey.receipt_mode() != ReceiptMode::Off;
         let start = if receipt_on && rng.u8(..5) == 0 {
-            Event::Scan(receipt_code(&mut rng))
+            Event::Scan(receipt_code(&mut rng, at.wall))
         } else {
             Event::Start
         };
@@ -143,7 +143,7 @@ pub fn run(
             let event = if actions > MAX_ACTIONS {
                 Event::Cancel
             } else {
-                next_action(&kiosk, &survey, &mut rng)
+                next_action(&kiosk, &survey, &mut rng, at.wall)
             };
             if event == Event::Tick {
                 // Walked away: let the idle timeout and the prompt run out.
@@ -180,12 +180,17 @@ fn outcome_name(o: Outcome) -> &'static str {
     }
 }
 
-fn receipt_code(rng: &mut fastrand::Rng) -> String {
+/// A receipt from the day of the visit, as the shipped e-receipt QR example reads it.
+fn receipt_code(rng: &mut fastrand::Rng, wall: SystemTime) -> String {
+    let day = wall
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| (d.as_secs() / 86_400) as i64);
     format!(
-        "S{:03}T{:02}X{:06}",
+        "https://receipts.example.com/r?store={}&till={}&txn=T{:08}&date={}",
         rng.u16(1..999),
         rng.u8(1..20),
-        rng.u32(..1_000_000)
+        rng.u32(..100_000_000),
+        crate::core::receipt::iso_date(day)
     )
 }
 
@@ -194,7 +199,7 @@ const WORDS: &[&str] = &[
     "quick", "slow", "friendly", "queue", "staff", "ł", "ŵ", "很好", "😀", "ok",
 ];
 
-fn next_action(kiosk: &Kiosk, survey: &Survey, rng: &mut fastrand::Rng) -> Event {
+fn next_action(kiosk: &Kiosk, survey: &Survey, rng: &mut fastrand::Rng, wall: SystemTime) -> Event {
     if matches!(kiosk.screen(), Screen::StillThere { .. }) {
         return Event::StillHere;
     }
@@ -261,7 +266,7 @@ fn next_action(kiosk: &Kiosk, survey: &Survey, rng: &mut fastrand::Rng) -> Event
             }
             _ => Event::Key("07700900".to_string() + &rng.u16(100..999).to_string()),
         },
-        StepKind::Receipt { .. } => Event::Scan(receipt_code(rng)),
+        StepKind::Receipt { .. } => Event::Scan(receipt_code(rng, wall)),
     }
 }
 

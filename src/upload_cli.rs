@@ -188,6 +188,16 @@ pub fn provision(
         })?;
     let token_path = config.token_path();
     token::write(&token_path, &reply.token)?;
+    let secret_note = match &reply.receipt_secret {
+        Some(secret) => {
+            crate::receipt_secret::write(&config.receipt_secret_path(), secret)?;
+            format!(
+                "; the deployment's receipt secret is in {}",
+                config.receipt_secret_path().display()
+            )
+        }
+        None => String::new(),
+    };
     doc["device"]["id"] = toml_edit::value(reply.device_id.clone());
     doc["device"]["site"] = toml_edit::value(reply.site.clone());
     doc["upload"]["server"] = toml_edit::value(server_url.as_str().trim_end_matches('/'));
@@ -202,7 +212,7 @@ pub fn provision(
         server_url.as_str().trim_end_matches('/')
     );
     println!(
-        "device token kept in {} (readable by this user only)",
+        "device token kept in {} (readable by this user only){secret_note}",
         token_path.display()
     );
     println!("configuration written to {}", config_path.display());

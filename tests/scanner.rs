@@ -2,67 +2,15 @@
 //! opens one end as its scanner port, the test writes codes into the other, in fragments,
 //! with every framing, with garbage, too long, in a burst, and unplugs and replugs it.
 
-use std::io::{BufRead, BufReader, Write};
+mod serial;
+
+use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
-struct Cable {
-    child: Child,
-    scanner: PathBuf,
-    writer: PathBuf,
-}
-
-impl Cable {
-    /// Two linked pseudo-terminals: `scanner` for the kiosk, `writer` for the test.
-    fn plug(dir: &Path) -> Cable {
-        let scanner = dir.join("scanner");
-        let writer = dir.join("writer");
-        let child = Command::new("socat")
-            .arg(format!("pty,raw,echo=0,link={}", scanner.display()))
-            .arg(format!("pty,raw,echo=0,link={}", writer.display()))
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("socat is installed (scripts/test installs it)");
-        let deadline = Instant::now() + Duration::from_secs(10);
-        while !(scanner.exists() && writer.exists()) {
-            assert!(Instant::now() < deadline, "socat made no pseudo-terminals");
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        Cable {
-            child,
-            scanner,
-            writer,
-        }
-    }
-
-    fn write(&self, bytes: &[u8]) {
-        let mut w = std::fs::OpenOptions::new()
-            .write(true)
-            .open(&self.writer)
-            .unwrap();
-        w.write_all(bytes).unwrap();
-        w.flush().unwrap();
-    }
-
-    fn unplug(mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-        let deadline = Instant::now() + Duration::from_secs(5);
-        while self.scanner.exists() && Instant::now() < deadline {
-            std::thread::sleep(Duration::from_millis(20));
-        }
-    }
-}
-
-impl Drop for Cable {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
+use serial::Cable;
 
 struct Listener {
     child: Child,

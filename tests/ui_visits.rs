@@ -3,6 +3,7 @@
 
 mod common;
 mod records;
+mod serial;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -27,6 +28,22 @@ fn visits_through_the_touchscreen() {
     language_changes_mid_visit();
     start_again_abandons_the_visit();
     a_store_failure_is_told_honestly_and_alarmed();
+    a_receipt_scanned_over_serial_at_attract_makes_a_completed_visit();
+}
+
+/// The keyed transaction the test kiosks make of a receipt code.
+fn transaction_of(code: &str) -> String {
+    use earshot::core::receipt::{judge, ReceiptRules, ScanVerdict};
+    let rules = ReceiptRules::examples(common::RECEIPT_SECRET.to_vec());
+    let today = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64
+        / 86_400;
+    match judge(code, &rules.patterns, today, 30) {
+        ScanVerdict::Receipt(r) => rules.transaction(&r),
+        other => panic!("{code}: {other:?}"),
+    }
 }
 
 fn options_of(k: &TestKiosk, step: &str) -> Vec<String> {
@@ -88,7 +105,7 @@ fn shop_visit_completed_by_taps() {
     k.tap("Send");
 
     assert!(matches!(k.ui.screen(), Screen::Step(_)), "receipt prompt");
-    scans.send("S042T03X000991".into()).unwrap();
+    scans.send(common::receipt_url("000991")).unwrap();
     k.wait_for("the thanks screen", |k| {
         matches!(k.ui.screen(), Screen::Thanks { .. })
     });
@@ -130,10 +147,8 @@ fn shop_visit_completed_by_taps() {
         other => panic!("{other:?}"),
     }
     assert_eq!(
-        r.answer("receipt"),
-        Some(&AnswerValue::Receipt {
-            code: "S042T03X000991".into()
-        })
+        r.receipt_transaction(),
+        Some(transaction_of(&common::receipt_url("000991")).as_str())
     );
     assert!(
         k.has(&r.reference),
@@ -310,4 +325,101 @@ fn a_store_failure_is_told_honestly_and_alarmed() {
 /// A stored record of about `size` bytes of comment.
 fn filler_record(n: u64, size: usize) -> earshot::core::record::ResponseRecord {
     records::record_with_comment(n, "x".repeat(size))
+}
+
+fn a_receipt_scanned_over_serial_at_attract_makes_a_completed_visit() {
+    use earshot::scanner::frame::Framing;
+    use earshot::scanner::serial::{SerialScanner, SerialSettings};
+
+    let k = TestKiosk::new("shop");
+    let dir = tempfile::tempdir().unwrap();
+    let cable = serial::Cable::plug(dir.path());
+    let scanner = SerialScanner::new(
+        SerialSettings {
+            port: cable.scanner.to_string_lossy().into_owned(),
+            usb_id: None,
+            baud: 9600,
+            framing: Framing::Cr,
+            max_frame_bytes: 512,
+        },
+        k.alarms.clone(),
+    );
+    k.ui.attach_scanner(Box::new(scanner));
+    let not_a_receipt =
+        "That doesn't look like a receipt. Please scan the barcode on your receipt.";
+    let already = "We already have your feedback for this receipt, thank you.";
+
+    // A product barcode first: explained, and no visit starts.
+    cable.write(b"4006381333931\r");
+    k.wait_for("the not-a-receipt message", |k| k.has(not_a_receipt));
+    assert_eq!(k.ui.screen(), Screen::Attract);
+    advance(Duration::from_secs(7));
+    assert!(!k.has(not_a_receipt), "the message goes by itself");
+
+    // The receipt, in two fragments as a slow scanner sends it.
+    let code = common::receipt_url("UI7788");
+    let (first, rest) = code.split_at(20);
+    cable.write(first.as_bytes());
+    std::thread::sleep(Duration::from_millis(50));
+    cable.write(format!("{rest}\r").as_bytes());
+    k.wait_for("the visit started by the scan", |k| {
+        k.ui.screen() == Screen::Step(0)
+    });
+
+    k.tap(&options_of(&k, "touchpoint")[0]);
+    k.tap("Very happy");
+    let (_, reasons) = reason_set(&k, "why", 5);
+    k.tap(&reasons[0]);
+    k.tap("Next");
+    k.tap("Skip");
+    k.tap("No thanks");
+    k.wait_for("the thanks screen", |k| {
+        matches!(k.ui.screen(), Screen::Thanks { .. })
+    });
+    let records = k.records();
+    assert_eq!(records.len(), 1);
+    let r = &records[0];
+    assert_eq!(r.outcome, Outcome::Completed);
+    assert_eq!(
+        r.answer("receipt"),
+        Some(&AnswerValue::Receipt {
+            transaction: Some(transaction_of(&code)),
+            pattern: Some("e-receipt link (QR)".into()),
+            store: None,
+            till: None,
+            txn: None,
+            date: None,
+            time: None,
+            code: None,
+        }),
+        "the receipt step was answered by the scan, and only its keyed form is kept"
+    );
+    // The database and its write-ahead log, where a fresh record is.
+    let mut stored = std::fs::read(&k.responses).unwrap();
+    stored.extend(std::fs::read(k.responses.with_extension("db-wal")).unwrap_or_default());
+    let stored = String::from_utf8_lossy(&stored);
+    assert!(
+        stored.contains(&transaction_of(&code)),
+        "the record was read"
+    );
+    assert!(
+        !stored.contains("UI7788"),
+        "the receipt number is nowhere in the response files"
+    );
+
+    // The same receipt again: thanked, not asked twice; the queue remembers it too.
+    k.tap("Done");
+    cable.write(format!("{code}\r").as_bytes());
+    k.wait_for("the already-given message", |k| k.has(already));
+    assert_eq!(k.ui.screen(), Screen::Attract);
+    let queue = Queue::open(&k.responses).unwrap().queue;
+    assert_eq!(
+        queue
+            .used_receipts(
+                Duration::from_secs(31 * 86_400),
+                std::time::SystemTime::now()
+            )
+            .unwrap(),
+        vec![transaction_of(&code)]
+    );
 }

@@ -120,6 +120,26 @@ fn provisioning_keeps_the_token_private_and_the_config_comments() {
         "{config}"
     );
     assert!(config.contains("site = \"town-hall\""), "{config}");
+    // The deployment's receipt secret came with it, private like the token and never shown.
+    let secret_path = kiosk.dir.join("receipt-secret");
+    let secret = std::fs::read_to_string(&secret_path).unwrap();
+    let deployment = collector.cli(&["receipt-secret"]);
+    assert!(deployment.status.success());
+    assert_eq!(
+        secret.trim(),
+        String::from_utf8_lossy(&deployment.stdout).trim()
+    );
+    assert_eq!(secret.trim().len(), 64);
+    assert_eq!(
+        std::fs::metadata(&secret_path)
+            .unwrap()
+            .permissions()
+            .mode()
+            & 0o777,
+        0o600
+    );
+    assert!(!stdout.contains(secret.trim()) && !stderr.contains(secret.trim()));
+    assert!(!config.contains(secret.trim()));
     // The code worked once.
     let again = kiosk.run(&["provision", "--server", &collector.url(), "--code", &code]);
     assert!(String::from_utf8_lossy(&again.stderr).contains("already used"));

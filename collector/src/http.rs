@@ -429,15 +429,20 @@ async fn enroll(
         ));
     }
     let store = state.store.clone();
-    let result = blocking(move || {
-        store
+    let (result, receipt_secret) = blocking(move || {
+        let result = store
             .enroll(
                 &request.code,
                 &device_id,
                 request.site.as_deref(),
                 SystemTime::now(),
             )
-            .map_err(Refusal::unavailable)
+            .map_err(Refusal::unavailable)?;
+        let secret = match &result {
+            Ok(_) => Some(store.receipt_secret().map_err(Refusal::unavailable)?),
+            Err(_) => None,
+        };
+        Ok((result, secret))
     })
     .await?;
     match result {
@@ -448,6 +453,7 @@ async fn enroll(
                 site: enrolled.site,
                 token: enrolled.token,
                 server_time: rfc3339(SystemTime::now()),
+                receipt_secret,
             }))
         }
         Err(EnrollError::InvalidCode(message)) => Err(Refusal::new(

@@ -61,6 +61,10 @@ enum Command {
     Devices,
     /// Stop a device's token from working (its uploads get 403 until it is provisioned again).
     Revoke { device_id: String },
+    /// Print the deployment's receipt secret (hex): key your till data's transactions with
+    /// HMAC-SHA256 under it to join them with responses (see docs/receipts.md). Keep it as
+    /// safe as the till data itself.
+    ReceiptSecret,
     /// Write the stored responses to a file.
     Export {
         #[arg(long)]
@@ -193,6 +197,11 @@ fn run(cli: Cli) -> Result<(), String> {
                     d.responses
                 );
             }
+            Ok(())
+        }
+        Command::ReceiptSecret => {
+            let store = open(&cli.db)?;
+            println!("{}", store.receipt_secret().map_err(|e| e.to_string())?);
             Ok(())
         }
         Command::Revoke { device_id } => {

@@ -115,6 +115,10 @@ pub trait Store: Send + Sync + 'static {
     /// Responses whose (true) start is at or after `since`, oldest first.
     fn responses_since(&self, since: Option<SystemTime>)
         -> Result<Vec<StoredResponse>, StoreError>;
+    /// The deployment's receipt secret (hex), made on first use. Every kiosk enrolled gets
+    /// it, so that one receipt gives one keyed value whichever kiosk scanned it, and the
+    /// service team keys their till data with it to join.
+    fn receipt_secret(&self) -> Result<String, StoreError>;
 }
 
 pub fn rfc3339(t: SystemTime) -> String {
@@ -168,7 +172,8 @@ fn normalise_code(code: &str) -> String {
         .collect()
 }
 
-const SCHEMA: &[&str] = &["CREATE TABLE devices (
+const SCHEMA: &[&str] = &[
+    "CREATE TABLE devices (
         id TEXT PRIMARY KEY,
         site TEXT NOT NULL,
         token_hash TEXT NOT NULL UNIQUE,
@@ -211,7 +216,14 @@ const SCHEMA: &[&str] = &["CREATE TABLE devices (
         reply_json TEXT NOT NULL,
         received_at TEXT NOT NULL,
         PRIMARY KEY (device_id, batch_id)
-    );"];
+    );",
+    // 2: settings of the whole deployment, e.g. the receipt secret every kiosk keys
+    // receipts with.
+    "CREATE TABLE deployment (
+        name TEXT PRIMARY KEY,
+        value TEXT NOT NULL
+    );",
+];
 
 pub struct SqliteStore {
     conn: Mutex<Connection>,
@@ -281,6 +293,23 @@ fn status_json(status: &DeviceStatus) -> String {
 }
 
 impl Store for SqliteStore {
+    fn receipt_secret(&self) -> Result<String, StoreError> {
+        let fresh = random_hex(32).map_err(|e| self.fail(e))?;
+        let conn = self.lock();
+        conn.execute(
+            "INSERT INTO deployment (name, value) VALUES ('receipt_secret', ?1)
+             ON CONFLICT (name) DO NOTHING",
+            [fresh],
+        )
+        .map_err(|e| self.fail(e))?;
+        conn.query_row(
+            "SELECT value FROM deployment WHERE name = 'receipt_secret'",
+            [],
+            |r| r.get(0),
+        )
+        .map_err(|e| self.fail(e))
+    }
+
     fn create_enrollment_code(
         &self,
         site: &str,

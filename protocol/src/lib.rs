@@ -191,6 +191,10 @@ pub struct EnrollReply {
     /// The bearer token. Shown once; the receiver keeps only its hash.
     pub token: String,
     pub server_time: String,
+    /// The deployment's receipt secret (64 hex digits), which the kiosk keys receipt
+    /// transactions with (HMAC-SHA256). Absent from receivers that do not hand one out.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub receipt_secret: Option<String>,
 }
 
 /// `POST /v1/status` reply.

@@ -125,9 +125,33 @@ pub enum AnswerValue {
         reach: String,
         consent_text: String,
     },
-    /// The receipt barcode as the scanner read it.
+    /// The receipt the visitor scanned (see docs/receipts.md).
     Receipt {
-        code: String,
+        /// `hmac-sha256:` and the HMAC-SHA256, in hex, of `store|till|txn|date` under the
+        /// deployment's receipt secret. The service team joins it with their till data
+        /// using the same secret; without the secret it reveals nothing.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        transaction: Option<String>,
+        /// The name of the receipt pattern that matched.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pattern: Option<String>,
+        /// The receipt's fields as read: only with `receipt.store = "raw"`.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        store: Option<String>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        till: Option<String>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        txn: Option<String>,
+        /// YYYY-MM-DD.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        date: Option<String>,
+        /// HH:MM.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        time: Option<String>,
+        /// The code exactly as the scanner read it. Only in records made before receipts
+        /// were understood (kiosk queues may still hold some); never written now.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        code: Option<String>,
     },
     /// The visitor chose to skip the step (contact: "No thanks").
     Skipped,
@@ -139,5 +163,22 @@ impl ResponseRecord {
             .iter()
             .find(|a| a.step_id == step_id)
             .map(|a| &a.value)
+    }
+
+    /// The keyed transaction of the receipt this response is tied to, if any.
+    pub fn receipt_transaction(&self) -> Option<&str> {
+        self.answers.iter().find_map(|a| match &a.value {
+            AnswerValue::Receipt { transaction, .. } => transaction.as_deref(),
+            _ => None,
+        })
+    }
+
+    /// Whether the visitor said anything: an answer other than a receipt scan or a skip. A
+    /// receipt counts as used (one response per receipt) only by a response with feedback,
+    /// so someone who scanned and walked away can come back and scan again.
+    pub fn has_feedback(&self) -> bool {
+        self.answers
+            .iter()
+            .any(|a| !matches!(a.value, AnswerValue::Receipt { .. } | AnswerValue::Skipped))
     }
 }

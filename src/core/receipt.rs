@@ -4,6 +4,8 @@
 
 use regex::Regex;
 
+use super::record::AnswerValue;
+
 /// How a check digit is computed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum CheckRule {
@@ -27,7 +29,7 @@ pub enum DateFormat {
 #[derive(Debug, Clone)]
 pub struct ReceiptPattern {
     pub name: String,
-    /// With named groups among store, till, txn, date. `txn` is required.
+    /// With named groups among store, till, txn, date, time. `txn` is required.
     pub regex: Regex,
     /// The check digit rule and the group it covers (its last digit is the check digit).
     pub check: Option<(CheckRule, String)>,
@@ -42,6 +44,8 @@ pub struct Receipt {
     pub txn: String,
     /// Days since 1970-01-01 of the receipt's date, if the pattern has one.
     pub day: Option<i64>,
+    /// The time of the sale as HH:MM, if the pattern has a `time` group.
+    pub time: Option<String>,
 }
 
 impl Receipt {
@@ -194,6 +198,44 @@ fn parse_date(text: &str, format: DateFormat) -> Option<i64> {
     }
 }
 
+/// The civil date (year, month, day) of a day number: the inverse of [`days_from_civil`].
+pub fn civil_from_days(z: i64) -> (i64, u32, u32) {
+    // Howard Hinnant's civil_from_days.
+    let z = z + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    (y, m, d)
+}
+
+/// YYYY-MM-DD of a day number.
+pub fn iso_date(day: i64) -> String {
+    let (y, m, d) = civil_from_days(day);
+    format!("{y:04}-{m:02}-{d:02}")
+}
+
+/// A time written HHMM, HH:MM or HH:MM:SS, as HH:MM.
+fn parse_time(text: &str) -> Option<String> {
+    let digits: String = text.chars().filter(|c| *c != ':').collect();
+    let ok_shape = match text.len() {
+        4 => !text.contains(':'),
+        5 => text.as_bytes()[2] == b':',
+        8 => text.as_bytes()[2] == b':' && text.as_bytes()[5] == b':',
+        _ => false,
+    };
+    if !ok_shape || !digits.chars().all(|c| c.is_ascii_digit()) {
+        return None;
+    }
+    let hour: u32 = digits[..2].parse().ok()?;
+    let minute: u32 = digits[2..4].parse().ok()?;
+    (hour < 24 && minute < 60).then(|| format!("{hour:02}:{minute:02}"))
+}
+
 /// Judges a scanned code against the patterns, in order; `today` is days since 1970.
 pub fn judge(
     code: &str,
@@ -231,6 +273,16 @@ pub fn judge(
             },
             None => None,
         };
+        let time = match group("time") {
+            Some(text) => match parse_time(&text) {
+                Some(t) => Some(t),
+                None => {
+                    misread = true;
+                    continue;
+                }
+            },
+            None => None,
+        };
         if let Some(d) = day {
             let age = today - d;
             if age > max_age_days {
@@ -243,6 +295,7 @@ pub fn judge(
             till: group("till"),
             txn,
             day,
+            time,
         });
     }
     if misread {
@@ -439,6 +492,51 @@ pub fn stored_form(storage: ReceiptStorage, secret: &[u8], receipt: &Receipt) ->
     }
 }
 
+/// Everything the visit needs to understand scans: from the configuration, plus the
+/// deployment's secret.
+#[derive(Debug, Clone)]
+pub struct ReceiptRules {
+    pub patterns: Vec<ReceiptPattern>,
+    pub max_age_days: i64,
+    pub storage: ReceiptStorage,
+    pub secret: Vec<u8>,
+}
+
+impl ReceiptRules {
+    /// The shipped example patterns, 30 days, keyed storage.
+    pub fn examples(secret: Vec<u8>) -> ReceiptRules {
+        ReceiptRules {
+            patterns: example_patterns(),
+            max_age_days: 30,
+            storage: ReceiptStorage::Hmac,
+            secret,
+        }
+    }
+
+    /// What identifies the transaction for "one response per receipt": always the keyed
+    /// form, so that the kiosk's memory of used receipts never holds a receipt number.
+    pub fn transaction(&self, receipt: &Receipt) -> String {
+        stored_form(ReceiptStorage::Hmac, &self.secret, receipt)
+    }
+
+    /// The answer kept in the response: the keyed transaction always, the fields as read
+    /// only when the deployment chose `raw`.
+    pub fn answer(&self, receipt: &Receipt) -> AnswerValue {
+        let raw = self.storage == ReceiptStorage::Raw;
+        let keep = |v: &Option<String>| v.clone().filter(|_| raw);
+        AnswerValue::Receipt {
+            transaction: Some(self.transaction(receipt)),
+            pattern: Some(receipt.pattern.clone()),
+            store: keep(&receipt.store),
+            till: keep(&receipt.till),
+            txn: raw.then(|| receipt.txn.clone()),
+            date: receipt.day.map(iso_date).filter(|_| raw),
+            time: keep(&receipt.time),
+            code: None,
+        }
+    }
+}
+
 #[cfg(test)]
 mod storage_tests {
     use super::*;
@@ -450,6 +548,7 @@ mod storage_tests {
             till: Some("03".into()),
             txn: txn.into(),
             day: Some(20_000),
+            time: Some("14:05".into()),
         }
     }
 
@@ -494,6 +593,78 @@ mod storage_tests {
             "0412|03|004217|20000"
         );
     }
+    #[test]
+    fn the_answer_keeps_only_the_keyed_form_unless_raw_is_chosen() {
+        let mut rules = ReceiptRules::examples(b"secret".to_vec());
+        let r = receipt("004217");
+        let keyed = rules.answer(&r);
+        let json = serde_json::to_string(&keyed).unwrap();
+        assert!(!json.contains("004217") && !json.contains("0412"), "{json}");
+        assert!(json.contains(&rules.transaction(&r)), "{json}");
+        rules.storage = ReceiptStorage::Raw;
+        match rules.answer(&r) {
+            AnswerValue::Receipt {
+                transaction,
+                store,
+                till,
+                txn,
+                date,
+                time,
+                ..
+            } => {
+                // The keyed form is there too, so raw and keyed deployments join the same way.
+                assert_eq!(transaction, Some(rules.transaction(&r)));
+                assert_eq!(
+                    (store, till, txn, date, time),
+                    (
+                        Some("0412".into()),
+                        Some("03".into()),
+                        Some("004217".into()),
+                        Some("2024-10-04".into()),
+                        Some("14:05".into())
+                    )
+                );
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn day_numbers_and_dates_round_trip() {
+        for day in [-1, 0, 59, 11_017, 19_782, 20_000, 20_780, 40_000] {
+            let (y, m, d) = civil_from_days(day);
+            assert_eq!(days_from_civil(y, m, d), Some(day), "{y}-{m}-{d}");
+        }
+        assert_eq!(iso_date(0), "1970-01-01");
+        assert_eq!(
+            iso_date(days_from_civil(2026, 11, 23).unwrap()),
+            "2026-11-23"
+        );
+    }
+
+    #[test]
+    fn a_time_group_is_read_and_an_impossible_time_is_a_misread() {
+        let p = vec![ReceiptPattern::new(
+            "timed",
+            r"^R(?P<txn>\d{4})T(?P<time>[0-9:]+)$",
+            None,
+            DateFormat::Iso,
+        )
+        .unwrap()];
+        for (code, time) in [
+            ("R0001T1405", "14:05"),
+            ("R0001T09:30", "09:30"),
+            ("R0001T23:59:59", "23:59"),
+        ] {
+            match judge(code, &p, 0, 30) {
+                ScanVerdict::Receipt(r) => assert_eq!(r.time.as_deref(), Some(time), "{code}"),
+                other => panic!("{code}: {other:?}"),
+            }
+        }
+        for code in ["R0001T2460", "R0001T1:30", "R0001T123"] {
+            assert_eq!(judge(code, &p, 0, 30), ScanVerdict::Misread, "{code}");
+        }
+    }
 }
 
 #[cfg(test)]
@@ -517,5 +688,26 @@ mod documented_examples {
                 "{code:?}"
             );
         }
+    }
+
+    /// The join recipe in docs/receipts.md, worked in Python there, gives what the kiosk
+    /// sends: the service team can match responses with their till data.
+    #[test]
+    fn the_documented_join_gives_the_kept_value() {
+        let secret = crate::receipt_secret::parse(
+            "5c0e9a4f1b7d2e83c6a0f49b2d7e1c58a3f06b9d4e2c7a15b8d3f60e9c4a2b71",
+        )
+        .unwrap();
+        let today = days_from_civil(2026, 11, 23).unwrap();
+        let url = "https://receipts.example.com/r?store=412&till=3&txn=A7K9Q2&date=2026-11-22";
+        let ScanVerdict::Receipt(receipt) = judge(url, &example_patterns(), today, 30) else {
+            panic!("a receipt")
+        };
+        assert_eq!(receipt.transaction_key(), "412|3|A7K9Q2|20779");
+        let rules = ReceiptRules::examples(secret);
+        assert_eq!(
+            rules.transaction(&receipt),
+            "hmac-sha256:83278e7c025abb25f2323339ed85e17a49fb1cebd5a9be84b0fd10fc3585f948"
+        );
     }
 }

@@ -8,25 +8,42 @@
 //! `Tick` would next change anything, so the display side can sleep until then instead of
 //! polling (an idle kiosk uses no CPU).
 
+use std::collections::HashSet;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use uuid::Uuid;
 
+use super::receipt::{ReceiptRules, ScanVerdict};
 use super::record::{
     rfc3339, Answer, AnswerValue, ClockInfo, Flags, Moment, Outcome, ResponseRecord,
 };
 use super::survey::{ReasonSet, ReceiptMode, Step, StepKind, Survey, AGREE_RANGE};
-use super::{reference, text};
+use super::{receipt, reference, text};
 
-/// Longest receipt code kept; longer input is cut (the scanner adapter discards over-long
-/// frames before they get here, this is the core's own guard).
+/// Longest code looked at as a receipt; anything longer is not one (the scanner adapter
+/// discards over-long frames before they get here, this is the core's own guard).
 pub const MAX_RECEIPT_CHARS: usize = 512;
 /// Longest the visitor waits on "Saving…" for the sink's verdict before being told that
 /// their answers could not be confirmed as saved.
 pub const SAVE_WAIT: Duration = Duration::from_secs(10);
 /// Contact fields are short; the limit keeps a stuck key from filling the record.
 pub const MAX_CONTACT_CHARS: usize = 120;
+/// How long a message about a scan stays up, unless the visitor touches the screen sooner.
+pub const NOTICE_TIME: Duration = Duration::from_secs(6);
+
+/// A short message about a scan, shown over whatever is on screen.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Notice {
+    /// A product barcode, a loyalty card: "that doesn't look like a receipt".
+    NotAReceipt,
+    /// It looks like a receipt but did not read right (a check digit, a date): scan again.
+    ScanAgain,
+    /// The receipt is older than the feedback window.
+    Expired { max_age_days: i64 },
+    /// Feedback for this receipt has been given already (one response per receipt).
+    AlreadyGiven,
+}
 
 /// Where the device is, from its config; copied into every record.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -175,6 +192,12 @@ pub struct Kiosk {
     last_visit_end: Option<Duration>,
     visits: u64,
     now: Duration,
+    receipts: ReceiptRules,
+    /// Keyed transactions of receipts that already have a response (from the queue at
+    /// start, and each visit with feedback since).
+    used_receipts: HashSet<String>,
+    /// The message about the last scan and when it was put up.
+    notice: Option<(Notice, Duration)>,
 }
 
 impl Kiosk {
@@ -182,10 +205,14 @@ impl Kiosk {
     /// the kiosk and a fixed value in tests.
     pub fn new(survey: Arc<Survey>, ids: DeviceIds, seed: u64) -> Self {
         let language = survey.default_language.clone();
+        let mut rng = fastrand::Rng::with_seed(seed);
+        // Until the configured rules are given: the shipped examples under a secret nobody
+        // knows, so nothing joinable is ever made by accident.
+        let secret: Vec<u8> = std::iter::repeat_with(|| rng.u8(..)).take(32).collect();
         Kiosk {
             survey,
             ids,
-            rng: fastrand::Rng::with_seed(seed),
+            rng,
             phase: Phase::Attract,
             language,
             language_open: false,
@@ -193,7 +220,27 @@ impl Kiosk {
             last_visit_end: None,
             visits: 0,
             now: Duration::ZERO,
+            receipts: ReceiptRules::examples(secret),
+            used_receipts: HashSet::new(),
+            notice: None,
         }
+    }
+
+    /// Sets how scans are understood.
+    pub fn with_receipt_rules(mut self, rules: ReceiptRules) -> Self {
+        self.receipts = rules;
+        self
+    }
+
+    /// Adds receipts (keyed transactions) that already have a response.
+    pub fn remembering(mut self, used: impl IntoIterator<Item = String>) -> Self {
+        self.used_receipts.extend(used);
+        self
+    }
+
+    /// The message about the last scan, while it is up.
+    pub fn notice(&self) -> Option<&Notice> {
+        self.notice.as_ref().map(|(n, _)| n)
     }
 
     pub fn survey(&self) -> &Arc<Survey> {
@@ -294,13 +341,14 @@ impl Kiosk {
         }
     }
 
-    /// The receipt code scanned during this visit.
-    pub fn receipt(&self) -> Option<&str> {
+    /// The receipt scanned during this visit, as it will be kept.
+    pub fn receipt(&self) -> Option<&AnswerValue> {
         match &self.phase {
-            Phase::Visit(v) => v.answers.iter().find_map(|a| match &a.value {
-                AnswerValue::Receipt { code } => Some(code.as_str()),
-                _ => None,
-            }),
+            Phase::Visit(v) => v
+                .answers
+                .iter()
+                .map(|a| &a.value)
+                .find(|a| matches!(a, AnswerValue::Receipt { .. })),
             _ => None,
         }
     }
@@ -336,6 +384,14 @@ impl Kiosk {
 
     /// The monotonic time at which a `Tick` would next change something, if any.
     pub fn next_wakeup(&self) -> Option<Duration> {
+        let notice_end = self.notice.as_ref().map(|(_, since)| *since + NOTICE_TIME);
+        match (self.phase_wakeup(), notice_end) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        }
+    }
+
+    fn phase_wakeup(&self) -> Option<Duration> {
         let timing = &self.survey.timing;
         let idle = secs(timing.idle_timeout_s);
         match &self.phase {
@@ -355,9 +411,13 @@ impl Kiosk {
 
     pub fn handle(&mut self, event: Event, at: Moment) -> Reaction {
         self.now = self.now.max(at.mono);
-        let before = self.screen();
+        let before = (self.screen(), self.notice.clone());
+        if !matches!(event, Event::Tick | Event::Scan(_) | Event::Stored { .. }) {
+            // The visitor touched the screen: they have seen the message.
+            self.notice = None;
+        }
         let mut reaction = self.apply(event, at);
-        reaction.changed = reaction.changed || self.screen() != before;
+        reaction.changed = reaction.changed || (self.screen(), self.notice.clone()) != before;
         reaction
     }
 
@@ -384,6 +444,7 @@ impl Kiosk {
                 return changed();
             }
             Event::Tick => return self.tick(at),
+            Event::Scan(code) => return self.scan(&code, at),
             _ => {}
         }
         match &mut self.phase {
@@ -391,13 +452,6 @@ impl Kiosk {
                 Event::Start => {
                     self.start_visit(at);
                     changed()
-                }
-                Event::Scan(code) => {
-                    if self.survey.receipt_mode() == ReceiptMode::Off {
-                        return Reaction::default();
-                    }
-                    self.start_visit(at);
-                    self.visit_event(Event::Scan(code), at)
                 }
                 _ => Reaction::default(),
             },
@@ -422,11 +476,6 @@ impl Kiosk {
                     self.return_to_attract();
                     self.start_visit(at);
                     changed()
-                }
-                Event::Scan(code) if self.survey.receipt_mode() != ReceiptMode::Off => {
-                    self.return_to_attract();
-                    self.start_visit(at);
-                    self.visit_event(Event::Scan(code), at)
                 }
                 _ => Reaction::default(),
             },
@@ -511,23 +560,6 @@ impl Kiosk {
                 }
                 set_answer(&mut v.answers, &step.id, at_ms, AnswerValue::Skipped);
                 true
-            }
-            (_, Event::Scan(code)) => {
-                let code = text::clean(&code, MAX_RECEIPT_CHARS);
-                let receipt_step = survey
-                    .steps
-                    .iter()
-                    .find(|s| matches!(s.kind, StepKind::Receipt { .. }));
-                let Some(receipt_step) = receipt_step.filter(|_| !code.is_empty()) else {
-                    return Reaction::default();
-                };
-                set_answer(
-                    &mut v.answers,
-                    &receipt_step.id,
-                    at_ms,
-                    AnswerValue::Receipt { code },
-                );
-                matches!(step.kind, StepKind::Receipt { .. })
             }
             (StepKind::Rating { scale, .. }, Event::Rate(value)) => {
                 if !scale.range().contains(&value) {
@@ -729,20 +761,119 @@ impl Kiosk {
             _ => return Reaction::default(),
         };
         if advance {
-            let from = v.current;
-            match first_applicable(&survey, &v.answers, from + 1) {
-                Some(next) => {
-                    v.history.push(from);
-                    v.current = next;
-                }
-                None => return self.finish(Outcome::Completed, at),
-            }
+            return self.advance(at);
         }
+        changed()
+    }
+
+    /// Moves the visit on from the step just answered, finishing it after the last.
+    fn advance(&mut self, at: Moment) -> Reaction {
+        let Phase::Visit(v) = &mut self.phase else {
+            return Reaction::default();
+        };
+        let from = v.current;
+        match first_applicable(&self.survey, &v.answers, from + 1) {
+            Some(next) => {
+                v.history.push(from);
+                v.current = next;
+                changed()
+            }
+            None => self.finish(Outcome::Completed, at),
+        }
+    }
+
+    /// A code from the scanner. A receipt starts a visit (on the attract or thanks screen),
+    /// answers the receipt step, or is kept for the visit under way; anything else is
+    /// explained to the visitor and not kept.
+    fn scan(&mut self, code: &str, at: Moment) -> Reaction {
+        if self.survey.receipt_mode() == ReceiptMode::Off
+            || matches!(self.phase, Phase::Saving { .. })
+        {
+            return Reaction::default();
+        }
+        // Only the line ending and padding go: the rest is the receipt patterns' to judge
+        // (GS1 codes carry group separators), and the code itself is never kept.
+        let code = code.trim_matches(|c: char| c.is_whitespace() || c == '\0');
+        if code.is_empty() {
+            return Reaction::default();
+        }
+        self.touch(self.now);
+        if code.chars().count() > MAX_RECEIPT_CHARS {
+            return self.show_notice(Notice::NotAReceipt);
+        }
+        let today = at
+            .wall
+            .duration_since(UNIX_EPOCH)
+            .map_or(0, |d| (d.as_secs() / 86_400) as i64);
+        // A clock that is not synchronised may be days behind or ahead: no visitor is turned
+        // away as "too old" on its word.
+        let max_age = if at.wall_synchronized {
+            self.receipts.max_age_days
+        } else {
+            i64::MAX
+        };
+        let receipt = match receipt::judge(code, &self.receipts.patterns, today, max_age) {
+            ScanVerdict::Receipt(r) => r,
+            ScanVerdict::NotAReceipt => return self.show_notice(Notice::NotAReceipt),
+            ScanVerdict::Misread => return self.show_notice(Notice::ScanAgain),
+            ScanVerdict::Expired { .. } => {
+                let max_age_days = self.receipts.max_age_days;
+                return self.show_notice(Notice::Expired { max_age_days });
+            }
+        };
+        if self
+            .used_receipts
+            .contains(&self.receipts.transaction(&receipt))
+        {
+            return self.show_notice(Notice::AlreadyGiven);
+        }
+        self.notice = None;
+        match self.phase {
+            Phase::Attract => self.start_visit(at),
+            Phase::Thanks { .. } => {
+                self.return_to_attract();
+                self.start_visit(at);
+            }
+            _ => {}
+        }
+        let answer = self.receipts.answer(&receipt);
+        let survey = Arc::clone(&self.survey);
+        let Phase::Visit(v) = &mut self.phase else {
+            return changed();
+        };
+        let Some(receipt_step) = survey
+            .steps
+            .iter()
+            .find(|s| matches!(s.kind, StepKind::Receipt { .. }))
+        else {
+            return changed();
+        };
+        let at_ms = self.now.saturating_sub(v.started.mono).as_millis() as u64;
+        set_answer(&mut v.answers, &receipt_step.id, at_ms, answer);
+        let on_receipt_step = survey
+            .steps
+            .get(v.current)
+            .is_some_and(|s| s.id == receipt_step.id);
+        if on_receipt_step {
+            return self.advance(at);
+        }
+        changed()
+    }
+
+    fn show_notice(&mut self, notice: Notice) -> Reaction {
+        self.notice = Some((notice, self.now));
         changed()
     }
 
     fn tick(&mut self, at: Moment) -> Reaction {
         let now = self.now;
+        if self
+            .notice
+            .as_ref()
+            .is_some_and(|(_, since)| now >= *since + NOTICE_TIME)
+        {
+            self.notice = None;
+        }
         let timing = self.survey.timing;
         let idle = secs(timing.idle_timeout_s);
         match &mut self.phase {
@@ -842,6 +973,11 @@ impl Kiosk {
             answers: v.answers,
             flags: v.flags,
         };
+        if record.has_feedback() {
+            if let Some(transaction) = record.receipt_transaction() {
+                self.used_receipts.insert(transaction.to_string());
+            }
+        }
         match outcome {
             Outcome::Completed => {
                 self.last_visit_end = Some(end_mono);

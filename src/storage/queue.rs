@@ -336,15 +336,31 @@ impl Queue {
             path: self.path.clone(),
             detail: format!("the response could not be encoded: {e}"),
         })?;
-        let conn = self.lock();
-        let changed = conn
-            .execute(
+        let mut conn = self.lock();
+        let receipt = record
+            .receipt_transaction()
+            .filter(|_| record.has_feedback());
+        let result = (|| -> rusqlite::Result<usize> {
+            let tx = rusqlite::Transaction::new(&mut conn, TransactionBehavior::Immediate)?;
+            let now = now_ms();
+            let changed = tx.execute(
                 "INSERT INTO responses (id, record_json, size_bytes, created_ms, state)
                  VALUES (?1, ?2, ?3, ?4, 'pending')
                  ON CONFLICT (id) DO NOTHING",
-                params![record.id.to_string(), json, json.len() as i64, now_ms()],
-            )
-            .map_err(|e| self.fail(&conn, e))?;
+                params![record.id.to_string(), json, json.len() as i64, now],
+            )?;
+            if let Some(key) = receipt {
+                // The first response for a receipt is the one remembered.
+                tx.execute(
+                    "INSERT INTO receipts (transaction_key, response_id, seen_ms)
+                     VALUES (?1, ?2, ?3) ON CONFLICT (transaction_key) DO NOTHING",
+                    params![key, record.id.to_string(), now],
+                )?;
+            }
+            tx.commit()?;
+            Ok(changed)
+        })();
+        let changed = result.map_err(|e| self.fail(&conn, e))?;
         Ok(if changed == 0 {
             EnqueueOutcome::Duplicate
         } else {
@@ -531,6 +547,38 @@ impl Queue {
             [cutoff],
         )
         .map_err(|e| self.fail(&conn, e))
+    }
+
+    /// Keyed transactions of receipts given a response within `window` before `now`.
+    pub fn used_receipts(
+        &self,
+        window: Duration,
+        now: SystemTime,
+    ) -> Result<Vec<String>, StorageError> {
+        let window_ms = i64::try_from(window.as_millis()).unwrap_or(i64::MAX);
+        let since = unix_ms(now).saturating_sub(window_ms);
+        let conn = self.lock();
+        let result = (|| -> rusqlite::Result<Vec<String>> {
+            let mut stmt =
+                conn.prepare("SELECT transaction_key FROM receipts WHERE seen_ms >= ?1")?;
+            let keys = stmt.query_map([since], |r| r.get(0))?;
+            keys.collect()
+        })();
+        result.map_err(|e| self.fail(&conn, e))
+    }
+
+    /// Forgets receipts first seen more than `window` before `now`: past their age window
+    /// they could not be used again anyway. Returns how many.
+    pub fn forget_receipts_older_than(
+        &self,
+        window: Duration,
+        now: SystemTime,
+    ) -> Result<usize, StorageError> {
+        let window_ms = i64::try_from(window.as_millis()).unwrap_or(i64::MAX);
+        let cutoff = unix_ms(now).saturating_sub(window_ms);
+        let conn = self.lock();
+        conn.execute("DELETE FROM receipts WHERE seen_ms < ?1", [cutoff])
+            .map_err(|e| self.fail(&conn, e))
     }
 
     pub fn stats(&self) -> Result<QueueStats, StorageError> {

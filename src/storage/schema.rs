@@ -29,6 +29,15 @@ const MIGRATIONS: &[&str] = &[
     "ALTER TABLE responses ADD COLUMN attempts INTEGER NOT NULL DEFAULT 0;
      CREATE INDEX responses_by_state ON responses (state, seq);
      CREATE INDEX responses_by_batch ON responses (batch_id) WHERE batch_id IS NOT NULL;",
+    // 3: receipts that already have a response (one response per receipt), by their keyed
+    // transaction only, never the number. Kept apart from `responses`, whose rows are
+    // purged once uploaded while a receipt must be remembered for its whole age window.
+    "CREATE TABLE receipts (
+        transaction_key TEXT PRIMARY KEY,
+        response_id TEXT NOT NULL,
+        seen_ms INTEGER NOT NULL
+    );
+     CREATE INDEX receipts_by_time ON receipts (seen_ms);",
 ];
 
 /// The newest store version this build can read and write.

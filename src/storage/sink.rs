@@ -52,6 +52,17 @@ pub fn open_store(config: &Config, alarms: &Alarms) -> Result<Arc<Queue>, Storag
         // Purging is housekeeping: a failure keeps more on disk, it loses nothing.
         Err(e) => tracing::warn!(error = %e, "could not purge old uploaded responses"),
     }
+    match opened
+        .queue
+        .forget_receipts_older_than(config.receipt_memory(), std::time::SystemTime::now())
+    {
+        Ok(0) => {}
+        Ok(n) => tracing::info!(
+            forgotten = n,
+            "used receipts past their age window forgotten"
+        ),
+        Err(e) => tracing::warn!(error = %e, "could not forget old used receipts"),
+    }
     if opened.released_claims > 0 {
         tracing::info!(
             released = opened.released_claims,

@@ -45,7 +45,7 @@ fn insert_v1(conn: &Connection, r: &ResponseRecord, state: &str, batch: Option<&
 
 #[test]
 fn a_version_1_store_is_migrated_to_the_latest_with_its_rows_intact() {
-    assert_eq!(LATEST_VERSION, 2);
+    assert_eq!(LATEST_VERSION, 3);
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("responses.db");
     {
@@ -84,7 +84,7 @@ fn a_version_1_store_is_migrated_to_the_latest_with_its_rows_intact() {
 
     // Version 2's column and index are there, and the claim counted as an attempt.
     let conn = Connection::open(&path).unwrap();
-    assert_eq!(schema::user_version(&conn).unwrap(), 2);
+    assert_eq!(schema::user_version(&conn).unwrap(), LATEST_VERSION);
     let attempts: i64 = conn
         .query_row(
             "SELECT attempts FROM responses WHERE id = ?1",
@@ -101,6 +101,96 @@ fn a_version_1_store_is_migrated_to_the_latest_with_its_rows_intact() {
         )
         .unwrap();
     assert_eq!(index, 1);
+}
+
+fn with_receipt(n: u64, transaction: Option<&str>, feedback: bool) -> ResponseRecord {
+    use crate::core::record::{Answer, AnswerValue};
+    let mut r = record(n);
+    r.answers.push(Answer {
+        step_id: "receipt".into(),
+        at_ms: 5,
+        value: AnswerValue::Receipt {
+            transaction: transaction.map(str::to_string),
+            pattern: Some("p".into()),
+            store: None,
+            till: None,
+            txn: None,
+            date: None,
+            time: None,
+            code: transaction
+                .is_none()
+                .then(|| "0412 2611 2311 4107".to_string()),
+        },
+    });
+    if feedback {
+        r.answers.push(Answer {
+            step_id: "overall".into(),
+            at_ms: 9,
+            value: AnswerValue::Rating {
+                scale: "smiley5".into(),
+                value: 4,
+            },
+        });
+    }
+    r
+}
+
+#[test]
+fn a_version_2_store_with_a_receipt_code_is_migrated_and_remembers_new_receipts() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("responses.db");
+    // Version 2 as released: its records kept the receipt code as read.
+    let old = with_receipt(1, None, true);
+    {
+        let mut conn = Connection::open(&path).unwrap();
+        schema::migrate(&mut conn, 2).unwrap();
+        insert_v1(&conn, &old, "pending", None);
+    }
+    let q = Queue::open(&path).unwrap().queue;
+    let day = std::time::Duration::from_secs(86_400);
+    let now = std::time::SystemTime::now();
+    assert!(q.used_receipts(day * 31, now).unwrap().is_empty());
+    let batch = q.claim_batch(10, u64::MAX).unwrap().unwrap();
+    assert_eq!(
+        batch.records,
+        vec![old],
+        "the old record reads back unchanged"
+    );
+
+    q.enqueue(&with_receipt(2, Some("hmac-sha256:aa"), true))
+        .unwrap();
+    // Scanned but nothing said: the receipt can still be used.
+    q.enqueue(&with_receipt(3, Some("hmac-sha256:bb"), false))
+        .unwrap();
+    // A second response for the same receipt is kept all the same (nothing is lost).
+    q.enqueue(&with_receipt(4, Some("hmac-sha256:aa"), true))
+        .unwrap();
+    assert_eq!(q.stats().unwrap().pending, 3);
+    assert_eq!(
+        q.used_receipts(day * 31, now).unwrap(),
+        vec!["hmac-sha256:aa".to_string()]
+    );
+    drop(q);
+
+    let conn = Connection::open(&path).unwrap();
+    assert_eq!(schema::user_version(&conn).unwrap(), 3);
+    let first: String = conn
+        .query_row(
+            "SELECT response_id FROM receipts WHERE transaction_key = 'hmac-sha256:aa'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(first, record(2).id.to_string());
+    drop(conn);
+
+    // Remembered for the window, then forgotten.
+    let q = Queue::open(&path).unwrap().queue;
+    let later = now + day * 40;
+    assert!(q.used_receipts(day * 31, later).unwrap().is_empty());
+    assert_eq!(q.forget_receipts_older_than(day * 31, now).unwrap(), 0);
+    assert_eq!(q.forget_receipts_older_than(day * 31, later).unwrap(), 1);
+    assert!(q.used_receipts(day * 31, now).unwrap().is_empty());
 }
 
 #[test]

@@ -13,6 +13,7 @@ use slint::{ComponentHandle, Model, ModelRc, SharedString, VecModel};
 
 use crate::alarms::{AlarmKind, Alarms};
 use crate::core::language::{interface_language, Localized};
+use crate::core::receipt::ReceiptRules;
 use crate::core::record::{Moment, Outcome, ResponseRecord};
 use crate::core::survey::{RatingScale, StepKind, Survey};
 use crate::core::visit::{self, ContactField, DeviceIds, Event, Kiosk};
@@ -38,6 +39,11 @@ pub struct KioskParts {
     /// Where time comes from; `None` for the real monotonic clock (tests pass Slint's mock
     /// time so that timeouts can be driven without waiting).
     pub clock: Option<MonoClock>,
+    /// How scans are understood; `None` for the shipped example patterns under a secret of
+    /// this run's own.
+    pub receipts: Option<ReceiptRules>,
+    /// Keyed transactions of receipts that already have a response (from the queue).
+    pub used_receipts: Vec<String>,
 }
 
 /// The kiosk's window with its bridge attached.
@@ -56,7 +62,14 @@ impl KioskUi {
             .unwrap_or_else(|| Box::new(crate::clock::since_start));
         let bridge = Rc::new(Bridge {
             window: window.as_weak(),
-            kiosk: RefCell::new(Kiosk::new(parts.survey, parts.ids, parts.seed)),
+            kiosk: RefCell::new({
+                let kiosk = Kiosk::new(parts.survey, parts.ids, parts.seed)
+                    .remembering(parts.used_receipts);
+                match parts.receipts {
+                    Some(rules) => kiosk.with_receipt_rules(rules),
+                    None => kiosk,
+                }
+            }),
             sink: parts.sink,
             alarms: parts.alarms,
             hardware: RefCell::new(parts.hardware),
@@ -80,7 +93,7 @@ impl KioskUi {
     pub fn attach_scanner(&self, source: Box<dyn ScanSource>) {
         tracing::info!(scanner = %source.describe(), "receipt scanner");
         source.start(Box::new(|code| {
-            on_ui_thread(move |bridge| bridge.send(Event::Scan(code)))
+            on_ui_thread(move |bridge| bridge.scan(code))
         }));
     }
 
@@ -159,6 +172,20 @@ impl Bridge {
             self.render();
         }
         self.schedule_tick();
+    }
+
+    /// A code from the scanner. Logged by what became of it, never by its content (it may
+    /// be a receipt number).
+    fn scan(self: &Rc<Self>, code: String) {
+        let chars = code.chars().count();
+        self.send(Event::Scan(code));
+        let kiosk = self.kiosk.borrow();
+        let takes_receipts = kiosk.survey().receipt_mode() != crate::core::survey::ReceiptMode::Off;
+        match kiosk.notice() {
+            Some(notice) => tracing::info!(?notice, chars, "scan not taken"),
+            None if takes_receipts => tracing::info!("receipt scanned"),
+            None => tracing::debug!(chars, "scan ignored: the survey takes no receipts"),
+        }
     }
 
     fn schedule_tick(self: &Rc<Self>) {
@@ -281,6 +308,16 @@ impl Bridge {
         let (number, count) = kiosk.progress();
         frame.set_step_number(number as i32);
         frame.set_step_count(count as i32);
+        frame.set_scan_notice(match kiosk.notice() {
+            None => ScanNotice::None,
+            Some(visit::Notice::NotAReceipt) => ScanNotice::NotAReceipt,
+            Some(visit::Notice::ScanAgain) => ScanNotice::ScanAgain,
+            Some(visit::Notice::Expired { max_age_days }) => {
+                frame.set_receipt_max_age_days(i32::try_from(*max_age_days).unwrap_or(i32::MAX));
+                ScanNotice::Expired
+            }
+            Some(visit::Notice::AlreadyGiven) => ScanNotice::AlreadyGiven,
+        });
         if !kiosk.in_visit() {
             // The contact form's page and field are the screen's own state: a new visitor
             // starts at the question, typing into the first field.

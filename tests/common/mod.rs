@@ -29,6 +29,22 @@ pub fn init_backend() {
     .expect("the platform is set once per test process");
 }
 
+/// The receipt secret of the test kiosks.
+pub const RECEIPT_SECRET: &[u8] = b"test deployment receipt secret";
+
+/// A receipt dated today that the shipped QR example pattern reads.
+pub fn receipt_url(txn: &str) -> String {
+    let day = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs()
+        / 86_400;
+    format!(
+        "https://receipts.example.com/r?store=412&till=3&txn={txn}&date={}",
+        earshot::core::receipt::iso_date(day as i64)
+    )
+}
+
 pub fn demo_survey(name: &str) -> Arc<Survey> {
     let text = earshot::config::demo_survey(name).expect("a built-in survey");
     Arc::new(survey::parse(text, name).expect("the demo survey is valid"))
@@ -79,6 +95,10 @@ impl TestKiosk {
             clock: Some(Box::new(|| {
                 Duration::from_millis(i_slint_backend_testing::get_mocked_time())
             })),
+            receipts: Some(earshot::core::receipt::ReceiptRules::examples(
+                RECEIPT_SECRET.to_vec(),
+            )),
+            used_receipts: Vec::new(),
         })
         .unwrap();
         use slint::ComponentHandle;
