@@ -5,8 +5,9 @@
 EARSHOT_BUILD_PACKAGES=(pkg-config libudev-dev libinput-dev libxkbcommon-dev libfontconfig-dev
   libxkbcommon-x11-0 libx11-6 libx11-xcb1 libxcursor1 libxrandr2 libxi6)
 # What the tests use to run the kiosk as a person would: a virtual X display, synthetic taps,
-# screenshots, a pseudo-terminal for serial devices.
-EARSHOT_TEST_PACKAGES=(xvfb xauth xdotool imagemagick socat)
+# screenshots, a pseudo-terminal for serial devices; and systemd's own checkers
+# (systemd-analyze, systemd-sysusers) for the unit files in systemd/.
+EARSHOT_TEST_PACKAGES=(xvfb xauth xdotool imagemagick socat systemd)
 # What scripts/bench adds: Python (with ctypes and Xlib) watches the screen for the first frame.
 EARSHOT_BENCH_PACKAGES=(python3)
 
