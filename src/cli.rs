@@ -443,6 +443,14 @@ fn run_kiosk(config: Config, survey: Arc<Survey>, alarms: Alarms) -> Result<Exit
         None => Arc::new(|| "not_configured".to_string()),
     };
     crate::upload_cli::start_uploader(&config, &survey, &sink, &alarms, scanner_report);
+    // The store was opened and migrated by the sink (or could not be: then the kiosk runs on,
+    // telling visitors honestly and alarmed, rather than being restarted every few minutes).
+    crate::service::ready(if sink.queue().is_some() {
+        "taking responses"
+    } else {
+        "running, but the response store cannot be opened (see the alarm)"
+    });
+    crate::service::start_watchdog();
     let receipts = receipt_rules(&config, &alarms)?;
     // Read once at start, before the window exists; from then on the visit keeps count.
     let used_receipts = match sink.queue() {

@@ -18,6 +18,7 @@ pub mod queue_cli;
 pub mod receipt_secret;
 pub mod scan;
 pub mod scanner;
+pub mod service;
 pub mod simulate;
 pub mod sink;
 pub mod storage;

@@ -50,6 +50,8 @@ pub struct KioskParts {
 pub struct KioskUi {
     pub window: MainWindow,
     bridge: Rc<Bridge>,
+    /// Shows systemd's watchdog that the event loop turns (only under a watchdog).
+    _liveness: slint::Timer,
 }
 
 impl KioskUi {
@@ -86,7 +88,18 @@ impl KioskUi {
         bridge.set_languages();
         bridge.set_light(StatusLight::Ok);
         bridge.render();
-        Ok(KioskUi { window, bridge })
+        let liveness = slint::Timer::default();
+        if crate::service::watchdog_interval().is_some() {
+            crate::service::liveness().ui_beat();
+            liveness.start(slint::TimerMode::Repeated, crate::service::BEAT, || {
+                crate::service::liveness().ui_beat()
+            });
+        }
+        Ok(KioskUi {
+            window,
+            bridge,
+            _liveness: liveness,
+        })
     }
 
     /// Feeds scans from a scanner into the visit.

@@ -428,7 +428,20 @@ pub fn spawn(mut uploader: Uploader, queue: QueueSource, wake: Arc<Notify>) -> s
                 return;
             }
         };
-        runtime.block_on(async move { run(&mut uploader, queue, wake).await });
+        runtime.block_on(async move {
+            if crate::service::watchdog_interval().is_some() {
+                // Runs between the upload loop's awaits: if a pass ever blocks the runtime,
+                // the beats stop and systemd restarts the kiosk.
+                tokio::spawn(async {
+                    let mut beat = tokio::time::interval(crate::service::BEAT);
+                    loop {
+                        beat.tick().await;
+                        crate::service::liveness().uploader_beat();
+                    }
+                });
+            }
+            run(&mut uploader, queue, wake).await
+        });
     })?;
     Ok(())
 }
