@@ -62,16 +62,46 @@ pub struct Alarm {
     pub raised_at: SystemTime,
 }
 
+type Watcher = Box<dyn Fn() + Send>;
+
 /// The set of active alarms, shared by every part of the kiosk.
-#[derive(Debug, Clone, Default)]
+#[derive(Clone, Default)]
 pub struct Alarms {
     active: Arc<Mutex<BTreeMap<AlarmKind, Alarm>>>,
+    /// Called after an alarm is raised anew or cleared (the status light follows).
+    watchers: Arc<Mutex<Vec<Watcher>>>,
+}
+
+impl std::fmt::Debug for Alarms {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_list().entries(self.active()).finish()
+    }
 }
 
 impl Alarms {
+    /// Calls `f` (on the thread that made the change) whenever an alarm starts or ends.
+    pub fn on_change(&self, f: impl Fn() + Send + 'static) {
+        self.watchers
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .push(Box::new(f));
+    }
+
+    fn changed(&self) {
+        for watcher in self
+            .watchers
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .iter()
+        {
+            watcher();
+        }
+    }
+
     pub fn raise(&self, kind: AlarmKind, problem: impl Into<String>, fix: impl Into<String>) {
         let (problem, fix) = (problem.into(), fix.into());
         let mut active = self.active.lock().unwrap_or_else(PoisonError::into_inner);
+        let started = !active.contains_key(&kind);
         let is_new = active.get(&kind).is_none_or(|a| a.problem != problem);
         if is_new {
             tracing::warn!(alarm = kind.code(), %problem, %fix, "alarm raised");
@@ -89,12 +119,18 @@ impl Alarms {
                 raised_at,
             },
         );
+        drop(active);
+        if started {
+            self.changed();
+        }
     }
 
     pub fn clear(&self, kind: AlarmKind) {
         let mut active = self.active.lock().unwrap_or_else(PoisonError::into_inner);
         if active.remove(&kind).is_some() {
             tracing::info!(alarm = kind.code(), "alarm cleared");
+            drop(active);
+            self.changed();
         }
     }
 
@@ -137,5 +173,18 @@ mod tests {
         other_part.clear(AlarmKind::ResponseNotStored);
         assert!(alarms.active().is_empty());
         assert!(!alarms.is_active(AlarmKind::ResponseNotStored));
+    }
+
+    #[test]
+    fn watchers_hear_of_alarms_starting_and_ending_only() {
+        let alarms = Alarms::default();
+        let heard = Arc::new(Mutex::new(0));
+        let counter = heard.clone();
+        alarms.on_change(move || *counter.lock().unwrap() += 1);
+        alarms.raise(AlarmKind::UploadFailing, "down", "wait");
+        alarms.raise(AlarmKind::UploadFailing, "still down", "wait");
+        alarms.clear(AlarmKind::UploadFailing);
+        alarms.clear(AlarmKind::UploadFailing);
+        assert_eq!(*heard.lock().unwrap(), 2);
     }
 }

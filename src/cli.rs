@@ -12,7 +12,6 @@ use crate::alarms::{AlarmKind, Alarms};
 use crate::config::{self, Config, ConfigSource};
 use crate::core::survey::{self, Survey};
 use crate::core::visit::DeviceIds;
-use crate::hardware::SimulatedHardware;
 use crate::scan::NoScanner;
 use crate::storage::{open_store, QueueSink};
 
@@ -80,6 +79,16 @@ pub enum Command {
         /// The site this device stands in; refused if the code was made for another
         #[arg(long)]
         site: Option<String>,
+    },
+    /// Turn touch input to match display.rotation: writes a udev rule (run as root) and
+    /// reloads udev
+    TouchRotation {
+        /// Where udev rules go
+        #[arg(long, value_name = "DIR", default_value = "/etc/udev/rules.d")]
+        rules_dir: PathBuf,
+        /// Only write the rule; do not ask udev to reload
+        #[arg(long)]
+        no_reload: bool,
     },
     /// Test the receipt scanner
     Scanner {
@@ -189,6 +198,10 @@ fn run_command(cli: Cli) -> Result<ExitCode, String> {
             })
         }
         Command::Queue { action } => crate::queue_cli::run(action, &config),
+        Command::TouchRotation {
+            rules_dir,
+            no_reload,
+        } => touch_rotation(&config, &rules_dir, no_reload),
         Command::Scanner {
             action: ScannerAction::Listen { port, count },
         } => scanner_listen(&config, port.as_deref(), count, &alarms),
@@ -214,6 +227,35 @@ fn run_command(cli: Cli) -> Result<ExitCode, String> {
             crate::headless::screenshot(survey, device_ids(&config), alarms, &out, size, timings)
         }
     }
+}
+
+/// `earshot touch-rotation`: touch turned like the picture, through a udev rule.
+fn touch_rotation(config: &Config, rules_dir: &Path, no_reload: bool) -> Result<ExitCode, String> {
+    let rotation = config.display.rotation;
+    let path = crate::display::write_touch_rule(rules_dir, rotation)?;
+    println!(
+        "touch turned for display.rotation = {rotation}: {}",
+        path.display()
+    );
+    if !no_reload {
+        for args in [
+            &["control", "--reload"][..],
+            &["trigger", "--subsystem-match=input", "--action=change"][..],
+        ] {
+            let status = std::process::Command::new("udevadm")
+                .args(args)
+                .status()
+                .map_err(|e| format!("cannot run udevadm ({e}); reboot for the rule to apply"))?;
+            if !status.success() {
+                return Err(format!(
+                    "`udevadm {}` failed ({status}); reboot for the rule to apply",
+                    args.join(" ")
+                ));
+            }
+        }
+        println!("udev reloaded; restart the kiosk (`sudo systemctl restart earshot`) to pick the touchscreen up again");
+    }
+    Ok(ExitCode::SUCCESS)
 }
 
 /// `earshot scanner listen`: what the scanner sends, frame by frame, for staff setting one up.
@@ -421,6 +463,12 @@ fn receipt_rules(
 }
 
 fn run_kiosk(config: Config, survey: Arc<Survey>, alarms: Alarms) -> Result<ExitCode, String> {
+    if config.display.rotation != 0 && std::env::var_os("SLINT_KMS_ROTATION").is_none() {
+        // Read by Slint's KMS backend (the device build) when it opens the screen. Set here,
+        // before the kiosk starts any thread of its own. Touch is turned by a udev rule
+        // (`earshot touch-rotation`).
+        std::env::set_var("SLINT_KMS_ROTATION", config.display.rotation.to_string());
+    }
     tracing::info!(survey = %survey.id, version = %survey.version, "survey in force");
     let sink = Arc::new(QueueSink::start_for_kiosk(&config, alarms.clone()));
     tracing::info!(responses = %config.storage_path().display(), "responses are kept");
@@ -462,17 +510,26 @@ fn run_kiosk(config: Config, survey: Arc<Survey>, alarms: Alarms) -> Result<Exit
             }),
         None => Vec::new(),
     };
+    let hardware = crate::hardware::open(&config.gpio, &alarms);
+    tracing::info!(hardware = %hardware.describe(), "hardware");
     let parts = crate::ui::KioskParts {
         survey,
         ids: device_ids(&config),
         sink,
         alarms,
-        hardware: Box::new(SimulatedHardware::default()),
+        hardware,
         seed: fastrand::u64(..),
         hide_cursor: config.kiosk.cursor_hidden(),
         clock: None,
         receipts: Some(receipts),
         used_receipts,
+        staff_call: std::time::Duration::from_secs(u64::from(config.gpio.staff_call_s)),
+        blank: config
+            .display
+            .blank
+            .as_ref()
+            .map(|b| b.night())
+            .transpose()?,
     };
     let ui = crate::ui::KioskUi::new(parts).map_err(|e| {
         format!("cannot open the display: {e}. Fix: run the kiosk on the device's screen (or a desktop session)")

@@ -31,6 +31,161 @@ pub struct Config {
     pub scanner: ScannerConfig,
     #[serde(default)]
     pub receipt: ReceiptConfig,
+    #[serde(default)]
+    pub display: DisplayConfig,
+    #[serde(default)]
+    pub gpio: GpioConfig,
+}
+
+/// The screen of the device.
+#[derive(Debug, Clone, Default, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct DisplayConfig {
+    /// Turns the picture clockwise: 0, 90, 180 or 270 (on the device; a desktop window is
+    /// not turned). Touch is turned by the udev rule `earshot touch-rotation` writes.
+    #[serde(default)]
+    pub rotation: u16,
+    /// Darken the screen when nobody has used it for a while at night.
+    pub blank: Option<BlankConfig>,
+}
+
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct BlankConfig {
+    /// Local time the night starts and ends, "HH:MM"; `from` after `until` spans midnight.
+    pub from: String,
+    pub until: String,
+    /// Idle time on the start screen before the screen goes dark.
+    #[serde(default = "default_blank_after_idle_s")]
+    pub after_idle_s: u32,
+}
+
+fn default_blank_after_idle_s() -> u32 {
+    300
+}
+
+/// GPIO pins (BCM numbers) on a Raspberry Pi. Without any, there is no GPIO.
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct GpioConfig {
+    /// Not having the pins (not a Pi, none configured) is an alarm rather than a note.
+    #[serde(default)]
+    pub required: bool,
+    /// Status lights: the one for the current state is lit.
+    pub status_ok_pin: Option<u8>,
+    pub status_backlog_pin: Option<u8>,
+    pub status_alarm_pin: Option<u8>,
+    /// A light or buzzer switched on when a visitor presses "I need help now".
+    pub staff_call_pin: Option<u8>,
+    #[serde(default = "default_staff_call_s")]
+    pub staff_call_s: u32,
+    /// A button or PIR motion sensor that wakes a darkened screen.
+    pub wake_pin: Option<u8>,
+    /// A button to ground (true: pulled up, fires on a falling edge) or a sensor driving
+    /// the line high (false).
+    #[serde(default)]
+    pub wake_active_low: bool,
+    #[serde(default = "default_wake_debounce_ms")]
+    pub wake_debounce_ms: u32,
+}
+
+fn default_staff_call_s() -> u32 {
+    60
+}
+fn default_wake_debounce_ms() -> u32 {
+    50
+}
+
+impl Default for GpioConfig {
+    fn default() -> Self {
+        GpioConfig {
+            required: false,
+            status_ok_pin: None,
+            status_backlog_pin: None,
+            status_alarm_pin: None,
+            staff_call_pin: None,
+            staff_call_s: default_staff_call_s(),
+            wake_pin: None,
+            wake_active_low: false,
+            wake_debounce_ms: default_wake_debounce_ms(),
+        }
+    }
+}
+
+impl GpioConfig {
+    fn pins(&self) -> [(&'static str, Option<u8>); 5] {
+        [
+            ("status_ok_pin", self.status_ok_pin),
+            ("status_backlog_pin", self.status_backlog_pin),
+            ("status_alarm_pin", self.status_alarm_pin),
+            ("staff_call_pin", self.staff_call_pin),
+            ("wake_pin", self.wake_pin),
+        ]
+    }
+
+    pub fn any_pin(&self) -> bool {
+        self.pins().iter().any(|(_, p)| p.is_some())
+    }
+
+    fn check(&self) -> Result<(), String> {
+        let mut seen: Vec<(&str, u8)> = Vec::new();
+        for (name, pin) in self.pins() {
+            let Some(pin) = pin else { continue };
+            if pin > 27 {
+                return Err(format!("[gpio] {name} = {pin}: use a BCM GPIO number from 0 to 27 (not the physical pin number)"));
+            }
+            if let Some((other, _)) = seen.iter().find(|(_, p)| *p == pin) {
+                return Err(format!(
+                    "[gpio] {name} and {other} are both GPIO {pin}: each needs a pin of its own"
+                ));
+            }
+            seen.push((name, pin));
+        }
+        if !(1..=3600).contains(&self.staff_call_s) {
+            return Err(format!(
+                "[gpio] staff_call_s = {}: use 1 to 3600 seconds",
+                self.staff_call_s
+            ));
+        }
+        if self.wake_debounce_ms > 10_000 {
+            return Err(format!(
+                "[gpio] wake_debounce_ms = {}: use 0 to 10000",
+                self.wake_debounce_ms
+            ));
+        }
+        Ok(())
+    }
+}
+
+impl DisplayConfig {
+    fn check(&self) -> Result<(), String> {
+        if ![0, 90, 180, 270].contains(&self.rotation) {
+            return Err(format!(
+                "[display] rotation = {}: use 0, 90, 180 or 270 (degrees clockwise)",
+                self.rotation
+            ));
+        }
+        if let Some(blank) = &self.blank {
+            blank.night()?;
+        }
+        Ok(())
+    }
+}
+
+impl BlankConfig {
+    /// The night as minutes of the local day, and the idle time.
+    pub fn night(&self) -> Result<crate::core::blanking::Night, String> {
+        let minute = |name: &str, text: &str| {
+            crate::core::blanking::parse_minute(text).ok_or_else(|| {
+                format!("[display.blank] {name} = {text:?}: write the local time as HH:MM, e.g. \"22:00\"")
+            })
+        };
+        Ok(crate::core::blanking::Night {
+            from_minute: minute("from", &self.from)?,
+            until_minute: minute("until", &self.until)?,
+            after_idle: std::time::Duration::from_secs(u64::from(self.after_idle_s)),
+        })
+    }
 }
 
 /// What counts as a receipt, and what is kept of one.
@@ -437,6 +592,8 @@ impl Config {
             upload: UploadConfig::default(),
             scanner: ScannerConfig::default(),
             receipt: ReceiptConfig::default(),
+            display: DisplayConfig::default(),
+            gpio: GpioConfig::default(),
         }
     }
 
@@ -487,6 +644,12 @@ impl Config {
             .storage()
             .and_then(|_| self.receipt.patterns().map(|_| ()))
         {
+            return Err(ConfigError::Invalid {
+                path: PathBuf::from(origin),
+                message: format!("{message}. "),
+            });
+        }
+        if let Err(message) = self.gpio.check().and_then(|()| self.display.check()) {
             return Err(ConfigError::Invalid {
                 path: PathBuf::from(origin),
                 message: format!("{message}. "),

@@ -109,6 +109,8 @@ pub fn screenshot(
         clock: None,
         receipts: None,
         used_receipts: Vec::new(),
+        staff_call: Duration::ZERO,
+        blank: None,
     })
     .map_err(|e| format!("cannot create the kiosk's screen: {e}"))?;
     window.set_size(PhysicalSize::new(size.width, size.height));

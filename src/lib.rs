@@ -11,6 +11,7 @@ pub mod cli;
 pub mod clock;
 pub mod config;
 pub mod core;
+pub mod display;
 pub mod files;
 pub mod hardware;
 pub mod headless;

@@ -220,3 +220,45 @@ fn an_invalid_survey_falls_back_to_the_last_good_one() {
     );
     assert!(text(&out).contains("format"), "{}", text(&out));
 }
+
+#[test]
+fn touch_rotation_writes_the_udev_rule_for_the_configured_rotation() {
+    let dir = tempfile::tempdir().unwrap();
+    let rules = dir.path().join("rules.d");
+    std::fs::create_dir_all(&rules).unwrap();
+    let config = write_config(dir.path(), "[display]\nrotation = 270\n");
+    let out = earshot(
+        &[
+            "touch-rotation",
+            "--rules-dir",
+            rules.to_str().unwrap(),
+            "--no-reload",
+        ],
+        Some(&config),
+    );
+    assert!(out.status.success(), "{}", text(&out));
+    let rule = std::fs::read_to_string(rules.join("98-earshot-touch-rotation.rules")).unwrap();
+    assert!(
+        rule.contains("LIBINPUT_CALIBRATION_MATRIX}=\"0 -1 1 1 0 0\""),
+        "{rule}"
+    );
+
+    // Settings the device cannot honour are refused with the fix, before anything is written.
+    for (extra, expected) in [
+        ("[display]\nrotation = 45\n", "use 0, 90, 180 or 270"),
+        (
+            "[display.blank]\nfrom = \"10pm\"\nuntil = \"07:00\"\n",
+            "write the local time as HH:MM",
+        ),
+        ("[gpio]\nstaff_call_pin = 40\n", "BCM GPIO number"),
+        (
+            "[gpio]\nstaff_call_pin = 17\nwake_pin = 17\n",
+            "each needs a pin of its own",
+        ),
+    ] {
+        let config = write_config(dir.path(), extra);
+        let out = earshot(&["queue", "stats"], Some(&config));
+        assert!(!out.status.success(), "{extra}");
+        assert!(text(&out).contains(expected), "{extra}: {}", text(&out));
+    }
+}

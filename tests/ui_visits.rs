@@ -29,6 +29,7 @@ fn visits_through_the_touchscreen() {
     start_again_abandons_the_visit();
     a_store_failure_is_told_honestly_and_alarmed();
     a_receipt_scanned_over_serial_at_attract_makes_a_completed_visit();
+    staff_call_night_blanking_and_the_status_light();
 }
 
 /// The keyed transaction the test kiosks make of a receipt code.
@@ -422,4 +423,106 @@ fn a_receipt_scanned_over_serial_at_attract_makes_a_completed_visit() {
             .unwrap(),
         vec![transaction_of(&code)]
     );
+}
+
+fn staff_call_night_blanking_and_the_status_light() {
+    // Night all day, so that the schedule holds whenever the test runs.
+    common::with_blanking(earshot::core::blanking::Night {
+        from_minute: 0,
+        until_minute: 0,
+        after_idle: Duration::from_secs(300),
+    });
+    let k = TestKiosk::new("shop");
+    let (scans, scanner) = ChannelScanner::new();
+    k.ui.attach_scanner(Box::new(scanner));
+    let coming = "Someone is coming to help you.";
+    let dark = "Wake the screen";
+    let calls = |k: &TestKiosk| {
+        k.hardware
+            .actions()
+            .into_iter()
+            .filter(|a| matches!(a, HardwareAction::StaffCall(_)))
+            .collect::<Vec<_>>()
+    };
+
+    // "I need help now": the staff-call output goes on for its time, and the screen says so.
+    k.tap("I need help now");
+    assert_eq!(
+        k.ui.screen(),
+        Screen::Attract,
+        "the button does not start a visit"
+    );
+    assert!(k.has(coming));
+    assert_eq!(calls(&k), vec![HardwareAction::StaffCall(true)]);
+    advance(common::STAFF_CALL - Duration::from_secs(1));
+    assert!(k.has(coming));
+    advance(Duration::from_secs(2));
+    assert!(!k.has(coming));
+    assert_eq!(
+        calls(&k),
+        vec![
+            HardwareAction::StaffCall(true),
+            HardwareAction::StaffCall(false)
+        ]
+    );
+
+    // Left alone at night, the screen goes dark; the first tap only wakes it.
+    assert!(!k.has(dark));
+    advance(Duration::from_secs(300));
+    assert!(k.has(dark), "dark after five idle minutes at night");
+    k.tap(dark);
+    assert!(!k.has(dark));
+    assert_eq!(
+        k.ui.screen(),
+        Screen::Attract,
+        "the waking tap starts nothing"
+    );
+    // The wake input (a button or motion sensor) wakes it too...
+    advance(Duration::from_secs(330));
+    assert!(k.has(dark));
+    k.hardware.wake();
+    k.wait_for("the wake input to light the screen", |k| !k.has(dark));
+    // ...and so does a receipt scan, which also starts the visit.
+    advance(Duration::from_secs(330));
+    assert!(k.has(dark));
+    scans.send(common::receipt_url("NIGHT1")).unwrap();
+    k.wait_for("the scan to wake the screen and start a visit", |k| {
+        !k.has(dark) && k.ui.screen() == Screen::Step(0)
+    });
+    k.tap("Start again");
+    // During a visit the screen never goes dark.
+    k.tap("Start");
+    advance(Duration::from_secs(25));
+    assert!(!k.has(dark));
+    k.tap("Start again");
+
+    // The status light follows the alarms, whichever thread raises them.
+    let light = |k: &TestKiosk| {
+        k.hardware
+            .actions()
+            .into_iter()
+            .rev()
+            .find_map(|a| match a {
+                HardwareAction::StatusLight(l) => Some(l),
+                _ => None,
+            })
+    };
+    assert_eq!(light(&k), Some(StatusLight::Ok));
+    let alarms = k.alarms.clone();
+    std::thread::spawn(move || {
+        alarms.raise(AlarmKind::UploadFailing, "the collector is down", "wait")
+    })
+    .join()
+    .unwrap();
+    k.wait_for("the backlog light", |k| {
+        light(k) == Some(StatusLight::Backlog)
+    });
+    k.alarms
+        .raise(AlarmKind::ScannerUnavailable, "unplugged", "plug it in");
+    k.wait_for("the alarm light", |k| light(k) == Some(StatusLight::Alarm));
+    k.alarms.clear(AlarmKind::ScannerUnavailable);
+    k.alarms.clear(AlarmKind::UploadFailing);
+    k.wait_for("the light back to ok", |k| {
+        light(k) == Some(StatusLight::Ok)
+    });
 }

@@ -2,6 +2,7 @@
 //! record. Nothing in here touches the disk, the network, the display or the clock: time and
 //! randomness come in as arguments so every path can be tested fast and deterministically.
 
+pub mod blanking;
 pub mod language;
 pub mod receipt;
 pub mod record;

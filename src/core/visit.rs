@@ -103,6 +103,8 @@ pub enum Event {
     },
     /// Tap on the thanks screen: go back to the attract screen now.
     DismissThanks,
+    /// "I need help now": call a member of staff.
+    CallStaff,
 }
 
 /// What to show.
@@ -132,6 +134,9 @@ pub struct Reaction {
     /// A visit that just ended: hand it to the sink. For `Completed` visits, send back
     /// `Event::Stored` with the sink's verdict; the thanks screen waits for it.
     pub finished: Option<ResponseRecord>,
+    /// Switch the staff-call output on (a visitor asked for help) or off (the call ran its
+    /// time).
+    pub staff_call: Option<bool>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -198,6 +203,10 @@ pub struct Kiosk {
     used_receipts: HashSet<String>,
     /// The message about the last scan and when it was put up.
     notice: Option<(Notice, Duration)>,
+    /// How long a staff call lasts; zero: there is no staff call.
+    staff_call_time: Duration,
+    /// While a staff call is on: when it ends.
+    help_until: Option<Duration>,
 }
 
 impl Kiosk {
@@ -223,7 +232,24 @@ impl Kiosk {
             receipts: ReceiptRules::examples(secret),
             used_receipts: HashSet::new(),
             notice: None,
+            staff_call_time: Duration::ZERO,
+            help_until: None,
         }
+    }
+
+    /// Offers staff call, each call lasting `duration`.
+    pub fn with_staff_call(mut self, duration: Duration) -> Self {
+        self.staff_call_time = duration;
+        self
+    }
+
+    pub fn can_call_staff(&self) -> bool {
+        !self.staff_call_time.is_zero()
+    }
+
+    /// Whether a staff call is on: the screen says someone is coming.
+    pub fn help_coming(&self) -> bool {
+        self.help_until.is_some()
     }
 
     /// Sets how scans are understood.
@@ -385,10 +411,10 @@ impl Kiosk {
     /// The monotonic time at which a `Tick` would next change something, if any.
     pub fn next_wakeup(&self) -> Option<Duration> {
         let notice_end = self.notice.as_ref().map(|(_, since)| *since + NOTICE_TIME);
-        match (self.phase_wakeup(), notice_end) {
-            (Some(a), Some(b)) => Some(a.min(b)),
-            (a, b) => a.or(b),
-        }
+        [self.phase_wakeup(), notice_end, self.help_until]
+            .into_iter()
+            .flatten()
+            .min()
     }
 
     fn phase_wakeup(&self) -> Option<Duration> {
@@ -411,13 +437,22 @@ impl Kiosk {
 
     pub fn handle(&mut self, event: Event, at: Moment) -> Reaction {
         self.now = self.now.max(at.mono);
-        let before = (self.screen(), self.notice.clone());
+        let before = (
+            self.screen(),
+            self.notice.clone(),
+            self.help_until.is_some(),
+        );
         if !matches!(event, Event::Tick | Event::Scan(_) | Event::Stored { .. }) {
             // The visitor touched the screen: they have seen the message.
             self.notice = None;
         }
         let mut reaction = self.apply(event, at);
-        reaction.changed = reaction.changed || (self.screen(), self.notice.clone()) != before;
+        reaction.changed = reaction.changed
+            || (
+                self.screen(),
+                self.notice.clone(),
+                self.help_until.is_some(),
+            ) != before;
         reaction
     }
 
@@ -443,8 +478,28 @@ impl Kiosk {
                 self.touch(now);
                 return changed();
             }
-            Event::Tick => return self.tick(at),
+            Event::Tick => {
+                let mut reaction = self.tick(at);
+                if self.help_until.is_some_and(|until| now >= until) {
+                    self.help_until = None;
+                    reaction.staff_call = Some(false);
+                }
+                return reaction;
+            }
             Event::Scan(code) => return self.scan(&code, at),
+            Event::CallStaff => {
+                if !self.can_call_staff() {
+                    return Reaction::default();
+                }
+                // Pressing again while help is on its way keeps the call on from now.
+                self.help_until = Some(now + self.staff_call_time);
+                self.touch(now);
+                return Reaction {
+                    changed: true,
+                    staff_call: Some(true),
+                    ..Reaction::default()
+                };
+            }
             _ => {}
         }
         match &mut self.phase {
@@ -997,6 +1052,7 @@ impl Kiosk {
         Reaction {
             changed: true,
             finished: Some(record),
+            ..Reaction::default()
         }
     }
 
@@ -1008,7 +1064,7 @@ impl Kiosk {
 fn changed() -> Reaction {
     Reaction {
         changed: true,
-        finished: None,
+        ..Reaction::default()
     }
 }
 

@@ -1184,3 +1184,39 @@ fn events_that_mean_nothing_here_change_nothing() {
     }
     assert!(d.finished.is_empty());
 }
+
+#[test]
+fn a_staff_call_runs_its_time_and_the_visit_goes_on() {
+    let mut d = Drive::full();
+    let reaction = d.kiosk.handle(Event::CallStaff, d.at);
+    assert_eq!(
+        reaction.staff_call, None,
+        "no staff call configured: nothing happens"
+    );
+    assert!(!d.kiosk.can_call_staff());
+
+    let mut d = Drive::full();
+    d.kiosk = Kiosk::new(Arc::new(full_survey()), d.kiosk.ids.clone(), 3)
+        .with_staff_call(Duration::from_secs(60));
+    assert!(d.kiosk.can_call_staff());
+    d.send(Event::Start);
+    let on = d.kiosk.handle(Event::CallStaff, d.at);
+    assert_eq!(on.staff_call, Some(true));
+    assert!(on.changed && d.kiosk.help_coming());
+    assert_eq!(d.step_id(), "service", "the visitor can go on answering");
+    assert_eq!(
+        d.kiosk.next_wakeup(),
+        Some(d.at.mono + Duration::from_secs(30))
+    );
+    d.send(Event::Pick("tax".into()));
+    // Pressed again half-way: the call is kept on for the full time from then.
+    d.at = d.at.later(Duration::from_secs(20));
+    d.kiosk.handle(Event::CallStaff, d.at);
+    d.at = d.at.later(Duration::from_secs(59));
+    assert_eq!(d.kiosk.handle(Event::Tick, d.at).staff_call, None);
+    assert!(d.kiosk.help_coming());
+    d.at = d.at.later(Duration::from_secs(1));
+    let off = d.kiosk.handle(Event::Tick, d.at);
+    assert_eq!(off.staff_call, Some(false));
+    assert!(off.changed && !d.kiosk.help_coming());
+}

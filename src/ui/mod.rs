@@ -44,6 +44,10 @@ pub struct KioskParts {
     pub receipts: Option<ReceiptRules>,
     /// Keyed transactions of receipts that already have a response (from the queue).
     pub used_receipts: Vec<String>,
+    /// How long a staff call lasts (offered only if the hardware has a staff-call output).
+    pub staff_call: Duration,
+    /// When the screen goes dark at night; `None`: never.
+    pub blank: Option<crate::core::blanking::Night>,
 }
 
 /// The kiosk's window with its bridge attached.
@@ -62,11 +66,17 @@ impl KioskUi {
         let clock = parts
             .clock
             .unwrap_or_else(|| Box::new(crate::clock::since_start));
+        let staff_call = if parts.hardware.has_staff_call() {
+            parts.staff_call
+        } else {
+            Duration::ZERO
+        };
         let bridge = Rc::new(Bridge {
             window: window.as_weak(),
             kiosk: RefCell::new({
                 let kiosk = Kiosk::new(parts.survey, parts.ids, parts.seed)
-                    .remembering(parts.used_receipts);
+                    .remembering(parts.used_receipts)
+                    .with_staff_call(staff_call);
                 match parts.receipts {
                     Some(rules) => kiosk.with_receipt_rules(rules),
                     None => kiosk,
@@ -79,6 +89,10 @@ impl KioskUi {
             clock,
             shown_language: RefCell::new(String::new()),
             time_synced: Cell::new((Duration::MAX, false)),
+            blank: parts.blank,
+            blanked: Cell::new(false),
+            last_input: Cell::new(Duration::ZERO),
+            blank_timer: slint::Timer::default(),
         });
         UI_BRIDGE.with(|b| *b.borrow_mut() = Some(Rc::downgrade(&bridge)));
         window
@@ -86,7 +100,30 @@ impl KioskUi {
             .set_hide_cursor(parts.hide_cursor);
         connect(&window, &bridge);
         bridge.set_languages();
-        bridge.set_light(StatusLight::Ok);
+        bridge.update_light();
+        bridge
+            .alarms
+            .on_change(|| on_ui_thread(|bridge| bridge.update_light()));
+        let wake = bridge
+            .hardware
+            .borrow_mut()
+            .watch_wake(Box::new(|| on_ui_thread(|bridge| bridge.wake())));
+        if let Err(e) = wake {
+            bridge
+                .alarms
+                .raise(AlarmKind::HardwareUnavailable, e.problem, e.fix);
+        }
+        bridge.last_input.set((bridge.clock)());
+        if bridge.blank.is_some() {
+            let weak = Rc::downgrade(&bridge);
+            bridge
+                .blank_timer
+                .start(slint::TimerMode::Repeated, BLANK_CHECK, move || {
+                    if let Some(bridge) = weak.upgrade() {
+                        bridge.check_blank();
+                    }
+                });
+        }
         bridge.render();
         let liveness = slint::Timer::default();
         if crate::service::watchdog_interval().is_some() {
@@ -153,6 +190,22 @@ struct Bridge {
     shown_language: RefCell<String>,
     /// (when last checked, whether the wall clock was synchronised).
     time_synced: Cell<(Duration, bool)>,
+    blank: Option<crate::core::blanking::Night>,
+    /// The screen is dark for the night.
+    blanked: Cell<bool>,
+    /// When a person last did anything (a tap, a scan, the wake input).
+    last_input: Cell<Duration>,
+    /// Looks every little while whether the screen should go dark (only with a schedule).
+    blank_timer: slint::Timer,
+}
+
+/// How often the blanking schedule is looked at.
+const BLANK_CHECK: Duration = Duration::from_secs(30);
+
+/// Minutes after local midnight, in the device's time zone.
+fn local_minute_of_day() -> u16 {
+    let now = jiff::Zoned::now();
+    now.hour() as u16 * 60 + now.minute() as u16
 }
 
 impl Bridge {
@@ -177,9 +230,20 @@ impl Bridge {
 
     fn send(self: &Rc<Self>, event: Event) {
         let at = self.now();
+        if !matches!(event, Event::Tick | Event::Stored { .. }) {
+            self.last_input.set(at.mono);
+        }
         let reaction = self.kiosk.borrow_mut().handle(event, at);
         if let Some(record) = reaction.finished {
             self.submit(record);
+        }
+        if let Some(on) = reaction.staff_call {
+            tracing::info!(on, "staff call");
+            let result = self.hardware.borrow_mut().set_staff_call(on);
+            if let Err(e) = result {
+                self.alarms
+                    .raise(AlarmKind::HardwareUnavailable, e.problem, e.fix);
+            }
         }
         if reaction.changed {
             self.render();
@@ -187,9 +251,44 @@ impl Bridge {
         self.schedule_tick();
     }
 
+    /// Lights the screen again (a tap on the dark screen, a scan, the wake input).
+    fn wake(self: &Rc<Self>) {
+        self.last_input.set((self.clock)());
+        if self.blanked.replace(false) {
+            tracing::info!("screen woken");
+            self.render();
+        }
+    }
+
+    /// Darkens the screen if it is night and the start screen has been left alone.
+    fn check_blank(self: &Rc<Self>) {
+        let Some(night) = self.blank else { return };
+        if self.blanked.get() {
+            return;
+        }
+        let idle = {
+            let kiosk = self.kiosk.borrow();
+            kiosk.screen() == visit::Screen::Attract
+                && kiosk.notice().is_none()
+                && !kiosk.help_coming()
+        };
+        let idle_for = (self.clock)().saturating_sub(self.last_input.get());
+        if idle && night.should_blank(local_minute_of_day(), idle_for) {
+            tracing::info!("screen dark for the night");
+            self.blanked.set(true);
+            self.render();
+        }
+    }
+
+    /// The status light for the alarms now active.
+    fn update_light(&self) {
+        self.set_light(StatusLight::for_alarms(&self.alarms.active()));
+    }
+
     /// A code from the scanner. Logged by what became of it, never by its content (it may
     /// be a receipt number).
     fn scan(self: &Rc<Self>, code: String) {
+        self.wake();
         let chars = code.chars().count();
         self.send(Event::Scan(code));
         let kiosk = self.kiosk.borrow();
@@ -240,10 +339,7 @@ impl Bridge {
         match &result {
             Ok(()) => {
                 tracing::info!(response = %id, "response stored");
-                if self.alarms.is_active(AlarmKind::ResponseNotStored) {
-                    self.alarms.clear(AlarmKind::ResponseNotStored);
-                    self.set_light(StatusLight::Ok);
-                }
+                self.alarms.clear(AlarmKind::ResponseNotStored);
             }
             Err(e) => {
                 self.alarms.raise(
@@ -255,7 +351,6 @@ impl Bridge {
                         self.sink.describe()
                     ),
                 );
-                self.set_light(StatusLight::Alarm);
             }
         }
         if outcome == Outcome::Completed {
@@ -321,6 +416,9 @@ impl Bridge {
         let (number, count) = kiosk.progress();
         frame.set_step_number(number as i32);
         frame.set_step_count(count as i32);
+        frame.set_can_call_staff(kiosk.can_call_staff());
+        frame.set_help_coming(kiosk.help_coming());
+        frame.set_blanked(self.blanked.get());
         frame.set_scan_notice(match kiosk.notice() {
             None => ScanNotice::None,
             Some(visit::Notice::NotAReceipt) => ScanNotice::NotAReceipt,
@@ -560,6 +658,13 @@ fn connect(window: &MainWindow, bridge: &Rc<Bridge>) {
     frame.on_back(on(Event::Back));
     frame.on_skip(on(Event::Skip));
     frame.on_cancel(on(Event::Cancel));
+    frame.on_call_staff(on(Event::CallStaff));
+    let weak = Rc::downgrade(bridge);
+    frame.on_wake(move || {
+        if let Some(b) = weak.upgrade() {
+            b.wake();
+        }
+    });
 
     window.global::<AttractAdapter>().on_start(on(Event::Start));
 

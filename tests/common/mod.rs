@@ -29,6 +29,19 @@ pub fn init_backend() {
     .expect("the platform is set once per test process");
 }
 
+/// How long a test kiosk's staff call lasts.
+pub const STAFF_CALL: Duration = Duration::from_secs(60);
+
+thread_local! {
+    /// The night schedule for the next test kiosk made on this thread (`with_blanking`).
+    static BLANK: std::cell::Cell<Option<earshot::core::blanking::Night>> = const { std::cell::Cell::new(None) };
+}
+
+/// Makes the next `TestKiosk` darken its screen by `night`.
+pub fn with_blanking(night: earshot::core::blanking::Night) {
+    BLANK.with(|b| b.set(Some(night)));
+}
+
 /// The receipt secret of the test kiosks.
 pub const RECEIPT_SECRET: &[u8] = b"test deployment receipt secret";
 
@@ -79,7 +92,7 @@ impl TestKiosk {
     ) -> TestKiosk {
         let survey = demo_survey(survey_name);
         let alarms = Alarms::default();
-        let hardware = SimulatedHardware::default();
+        let hardware = SimulatedHardware::with_staff_call();
         let ui = KioskUi::new(KioskParts {
             survey: Arc::clone(&survey),
             ids: DeviceIds {
@@ -99,6 +112,8 @@ impl TestKiosk {
                 RECEIPT_SECRET.to_vec(),
             )),
             used_receipts: Vec::new(),
+            staff_call: STAFF_CALL,
+            blank: BLANK.with(|b| b.take()),
         })
         .unwrap();
         use slint::ComponentHandle;
