@@ -490,7 +490,16 @@ fn run_kiosk(config: Config, survey: Arc<Survey>, alarms: Alarms) -> Result<Exit
         }
         None => Arc::new(|| "not_configured".to_string()),
     };
-    crate::upload_cli::start_uploader(&config, &survey, &sink, &alarms, scanner_report);
+    let hardware = crate::hardware::open(&config.gpio, &alarms);
+    tracing::info!(hardware = %hardware.describe(), "hardware");
+    crate::upload_cli::start_uploader(
+        &config,
+        &survey,
+        &sink,
+        &alarms,
+        scanner_report,
+        &hardware.describe(),
+    );
     // The store was opened and migrated by the sink (or could not be: then the kiosk runs on,
     // telling visitors honestly and alarmed, rather than being restarted every few minutes).
     crate::service::ready(if sink.queue().is_some() {
@@ -510,8 +519,6 @@ fn run_kiosk(config: Config, survey: Arc<Survey>, alarms: Alarms) -> Result<Exit
             }),
         None => Vec::new(),
     };
-    let hardware = crate::hardware::open(&config.gpio, &alarms);
-    tracing::info!(hardware = %hardware.describe(), "hardware");
     let parts = crate::ui::KioskParts {
         survey,
         ids: device_ids(&config),

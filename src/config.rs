@@ -746,8 +746,12 @@ impl Config {
     }
 }
 
-/// The directory for the kiosk's data: systemd's `$STATE_DIRECTORY`, else the user's data
-/// directory (e.g. ~/.local/share/earshot), else the current directory.
+/// The directory for the kiosk's data: systemd's `$STATE_DIRECTORY`, else the device's
+/// /var/lib/earshot if it exists, else the user's data directory (e.g.
+/// ~/.local/share/earshot), else the current directory.
+/// The state directory systemd gives the kiosk on a device (StateDirectory=earshot).
+pub const DEVICE_STATE_DIR: &str = "/var/lib/earshot";
+
 pub fn state_dir() -> PathBuf {
     if let Some(dir) = std::env::var_os("STATE_DIRECTORY").filter(|d| !d.is_empty()) {
         // systemd may pass several, separated by ':'; the first is ours.
@@ -758,6 +762,12 @@ pub fn state_dir() -> PathBuf {
             .unwrap_or_default()
             .to_string();
         return PathBuf::from(first);
+    }
+    // On a device the package made this folder; commands run from a shell (`earshot
+    // provision`, `earshot queue stats`) must find the kiosk's files there too.
+    let device = Path::new(DEVICE_STATE_DIR);
+    if device.is_dir() {
+        return device.to_path_buf();
     }
     directories::ProjectDirs::from("", "", "earshot")
         .map(|d| d.data_dir().to_path_buf())

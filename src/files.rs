@@ -59,6 +59,44 @@ pub fn replace_atomically(path: &Path, bytes: &[u8], mode: Option<u32>) -> Resul
     Ok(())
 }
 
+/// The user the kiosk's service runs as.
+pub const SERVICE_USER: &str = "earshot";
+
+/// Files written by root for the kiosk (`sudo earshot provision`) are handed to the service
+/// user, who must read them; elsewhere (a desktop, a test, not root) nothing changes.
+pub fn hand_to_service_user(paths: &[&Path]) -> Result<(), String> {
+    use std::os::unix::fs::MetadataExt;
+    let Some((uid, gid)) = service_user_ids() else {
+        return Ok(());
+    };
+    for path in paths {
+        let Ok(meta) = std::fs::metadata(path) else {
+            continue;
+        };
+        // Owned by root: this process is root, and the kiosk could not read the file.
+        if meta.uid() == 0 {
+            std::os::unix::fs::chown(path, Some(uid), Some(gid)).map_err(|e| {
+                format!(
+                    "cannot give {} to the {SERVICE_USER} user: {e}",
+                    path.display()
+                )
+            })?;
+        }
+    }
+    Ok(())
+}
+
+/// The service user's ids from /etc/passwd, if it exists.
+fn service_user_ids() -> Option<(u32, u32)> {
+    let passwd = std::fs::read_to_string("/etc/passwd").ok()?;
+    passwd.lines().find_map(|line| {
+        let mut fields = line.split(':');
+        (fields.next()? == SERVICE_USER).then_some(())?;
+        let _password = fields.next()?;
+        Some((fields.next()?.parse().ok()?, fields.next()?.parse().ok()?))
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

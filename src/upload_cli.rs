@@ -28,7 +28,11 @@ pub fn upload_once(config: &Config, survey: &Survey, alarms: &Alarms) -> Result<
         "no collector is configured ([upload] server); enrol the device with `earshot provision --server URL --code CODE`".to_string()
     })?;
     let queue = open_store(config, alarms).map_err(|e| e.to_string())?;
-    let mut uploader = Uploader::new(settings, facts(survey, not_configured()), alarms.clone())?;
+    let mut uploader = Uploader::new(
+        settings,
+        facts(survey, not_configured(), "not watched by this process"),
+        alarms.clone(),
+    )?;
     let server = uploader.settings().client.server.clone();
     runtime()?.block_on(async {
         let mut total = Totals::default();
@@ -95,19 +99,23 @@ pub fn upload_until_stopped(
         "no collector is configured ([upload] server); enrol the device with `earshot provision --server URL --code CODE`".to_string()
     })?;
     let queue = open_store(config, alarms).map_err(|e| e.to_string())?;
-    let mut uploader = Uploader::new(settings, facts(survey, not_configured()), alarms.clone())?;
+    let mut uploader = Uploader::new(
+        settings,
+        facts(survey, not_configured(), "not watched by this process"),
+        alarms.clone(),
+    )?;
     let source: crate::upload::QueueSource = Arc::new(move || Some(queue.clone()));
     let wake = Arc::new(tokio::sync::Notify::new());
     runtime()?.block_on(crate::upload::run(&mut uploader, source, wake));
     Ok(ExitCode::SUCCESS)
 }
 
-fn facts(survey: &Survey, scanner: crate::upload::ScannerReport) -> DeviceFacts {
+fn facts(survey: &Survey, scanner: crate::upload::ScannerReport, hardware: &str) -> DeviceFacts {
     DeviceFacts {
         survey_id: survey.id.clone(),
         survey_version: survey.version.clone(),
         scanner,
-        hardware: "simulated".into(),
+        hardware: hardware.to_string(),
     }
 }
 
@@ -188,9 +196,11 @@ pub fn provision(
         })?;
     let token_path = config.token_path();
     token::write(&token_path, &reply.token)?;
+    crate::files::hand_to_service_user(&[&token_path])?;
     let secret_note = match &reply.receipt_secret {
         Some(secret) => {
             crate::receipt_secret::write(&config.receipt_secret_path(), secret)?;
+            crate::files::hand_to_service_user(&[&config.receipt_secret_path()])?;
             format!(
                 "; the deployment's receipt secret is in {}",
                 config.receipt_secret_path().display()
@@ -237,6 +247,7 @@ pub fn start_uploader(
     sink: &Arc<crate::storage::QueueSink>,
     alarms: &Alarms,
     scanner: crate::upload::ScannerReport,
+    hardware: &str,
 ) {
     let settings = match UploadSettings::from_config(config) {
         Ok(Some(s)) => s,
@@ -249,7 +260,7 @@ pub fn start_uploader(
             return;
         }
     };
-    let uploader = match Uploader::new(settings, facts(survey, scanner), alarms.clone()) {
+    let uploader = match Uploader::new(settings, facts(survey, scanner, hardware), alarms.clone()) {
         Ok(u) => u,
         Err(e) => {
             alarms.raise(

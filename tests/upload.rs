@@ -581,6 +581,7 @@ fn the_kiosks_own_uploader_is_woken_by_each_stored_response() {
         &sink,
         &alarms,
         std::sync::Arc::new(|| "connected".to_string()),
+        "simulated (no GPIO)",
     );
     // The start-up drain finds nothing; then responses arrive one by one, as visits end.
     std::thread::sleep(Duration::from_millis(500));

@@ -61,7 +61,8 @@ pub struct DeviceStatus {
     pub dead_letters: u64,
     /// The receipt scanner: "not_configured", "connected", "missing", …
     pub scanner: String,
-    /// The GPIO hardware: "simulated", "ok", or a problem.
+    /// The GPIO hardware as the kiosk found it: "simulated (no GPIO)", or the Pi's model and
+    /// pins (a problem with them is the `hardware-unavailable` alarm).
     pub hardware: String,
     pub uptime_s: u64,
     /// The last upload or device error, in plain words.

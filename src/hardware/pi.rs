@@ -138,13 +138,18 @@ impl Hardware for PiHardware {
     }
 
     fn describe(&self) -> String {
-        let pins = |p: &Option<OutputPin>| p.as_ref().map(|p| p.pin().to_string());
+        let pin = |p: Option<u8>| p.map_or("-".to_string(), |p| p.to_string());
+        let lights: Vec<String> = self
+            .lights
+            .iter()
+            .map(|l| pin(l.as_ref().map(OutputPin::pin)))
+            .collect();
         format!(
-            "{} GPIO: status lights {:?}, staff call {:?}, wake {:?}",
+            "{}: GPIO status lights {} (ok/backlog/alarm), staff call {}, wake {}",
             self.model,
-            self.lights.iter().map(pins).collect::<Vec<_>>(),
-            pins(&self.staff_call),
-            self.wake.as_ref().map(|p| p.pin())
+            lights.join("/"),
+            pin(self.staff_call.as_ref().map(OutputPin::pin)),
+            pin(self.wake.as_ref().map(InputPin::pin))
         )
     }
 }
