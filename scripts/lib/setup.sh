@@ -38,3 +38,69 @@ ensure_rust() {
     fi
   fi
 }
+
+# What scripts/cross-build adds to build for a Raspberry Pi (64-bit Raspberry Pi OS) here:
+# Debian's aarch64 cross compiler and C library, qemu's user-mode emulator to run the aarch64
+# test binaries, `file` to show what was built, and, for the arm64 architecture, the libraries
+# the device build links: Slint's KMS backend needs libudev, libinput, xkbcommon and
+# fontconfig (no gbm/drm/EGL: the software renderer talks to DRM through ioctls), and
+# serialport needs libudev; and the arm64 C library and loader qemu runs the tests with.
+EARSHOT_CROSS_PACKAGES=(pkg-config file gcc-aarch64-linux-gnu libc6-dev-arm64-cross qemu-user
+  libc6:arm64 libudev-dev:arm64 libinput-dev:arm64 libxkbcommon-dev:arm64 libfontconfig-dev:arm64)
+
+# Like ensure_debian_packages, for packages of a foreign architecture (name:arch): adds the
+# architecture first (apt only fetches its package lists after that), and refuses any plan
+# that would remove packages. Multiarch needs a library's amd64 and arm64 builds at the same
+# version, so apt may upgrade amd64 packages to match; where it cannot, it would rather remove
+# the amd64 ones, which must never happen behind someone's back.
+ensure_foreign_debian_packages() {
+  local arch p
+  local missing=()
+  local added=0
+  for p in "$@"; do
+    case "$p" in
+      *:*)
+        arch=${p##*:}
+        if [ "$arch" != "$(dpkg --print-architecture)" ] &&
+           ! dpkg --print-foreign-architectures | grep -qx "$arch"; then
+          echo "Adding the Debian architecture $arch"
+          as_root dpkg --add-architecture "$arch"
+          added=1
+        fi
+        ;;
+    esac
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+  done
+  if [ ${#missing[@]} -gt 0 ] || [ "$added" -eq 1 ]; then
+    as_root apt-get update -qq
+  fi
+  if [ ${#missing[@]} -gt 0 ]; then
+    echo "Installing Debian packages: ${missing[*]}"
+    if ! as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
+        --no-remove "${missing[@]}"; then
+      echo "apt could not install ${missing[*]} without removing packages (or at all)." >&2
+      echo "Usually an amd64 library is at a version its arm64 twin is not (from backports, say):" >&2
+      echo "see the plan with: apt-get install -s ${missing[*]}" >&2
+      exit 1
+    fi
+  fi
+}
+
+# What making and testing the Debian package needs (scripts/package, tests/package.rs):
+# cargo-deb, at the version whose maintainer-script fragments the package was checked with;
+# dpkg-shlibdeps (dpkg-dev) for the libraries in Depends; strip (binutils) for the binary;
+# systemd-sysusers and systemd-analyze (systemd) for the test's installation into a scratch
+# root.
+EARSHOT_CARGO_DEB_VERSION=3.8.0
+EARSHOT_PACKAGE_PACKAGES=(dpkg-dev binutils systemd)
+
+ensure_cargo_deb() {
+  ensure_rust
+  ensure_debian_packages "${EARSHOT_PACKAGE_PACKAGES[@]}"
+  local have=""
+  have=$(cargo deb --version 2>/dev/null | awk '{ print $2 }') || true
+  if [ "$have" != "$EARSHOT_CARGO_DEB_VERSION" ]; then
+    echo "Installing cargo-deb $EARSHOT_CARGO_DEB_VERSION${have:+ (found $have)}"
+    cargo install --locked --force cargo-deb --version "$EARSHOT_CARGO_DEB_VERSION"
+  fi
+}
