@@ -112,7 +112,10 @@ fn time_to_first_commit(dir: &Path) -> Duration {
         if !running.committed.lock().unwrap().is_empty() {
             break running.spawned.elapsed();
         }
-        assert!(Instant::now() < deadline, "no response confirmed within 30 s");
+        assert!(
+            Instant::now() < deadline,
+            "no response confirmed within 30 s"
+        );
         thread::sleep(Duration::from_millis(1));
     };
     kill_after(running, Duration::ZERO);
