@@ -180,9 +180,16 @@ pub fn provision(
         connect_timeout: std::time::Duration::from_secs(config.upload.connect_timeout_s),
         request_timeout: std::time::Duration::from_secs(config.upload.request_timeout_s),
     })?;
+    // A device id left empty (the package's config) becomes the machine's hostname: unique
+    // in a fleet whose Pis were named, where a shared default would let kiosks take over
+    // each other's enrolment.
+    let device_id = match config.device.id.trim() {
+        "" => hostname(),
+        id => id.to_string(),
+    };
     let request = EnrollRequest {
         code: code.trim().to_string(),
-        device_id: config.device.id.clone(),
+        device_id,
         site: site.map(str::to_string),
     };
     let reply = runtime()?

@@ -2,8 +2,8 @@
 //! Cargo.toml and the maintainer scripts in debian/: the files it holds and their modes, its
 //! control fields, what its maintainer scripts do on a running system, and a real
 //! installation by dpkg into an empty scratch root with the maintainer scripts run as dpkg
-//! runs them for another root (DPKG_ROOT): the user created, the unit enabled, the
-//! configuration kept through an upgrade and removal, gone on purge.
+//! runs them for another root (DPKG_ROOT): the user and its state directory created, the
+//! unit enabled, the configuration kept through an upgrade and removal, gone on purge.
 //!
 //! The package is made from the binary this test run has already built, so no release build
 //! (minutes) is needed; its Architecture is this machine's and its Depends are that binary's
@@ -13,7 +13,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::ffi::OsStr;
-use std::os::unix::fs::PermissionsExt;
+use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 
@@ -151,6 +151,11 @@ fn expected_files() -> BTreeMap<String, (u32, Option<PathBuf>)> {
             "/usr/lib/udev/rules.d/99-earshot.rules",
             0o644,
             Some("systemd/99-earshot.rules"),
+        ),
+        (
+            "/usr/lib/tmpfiles.d/earshot.conf",
+            0o644,
+            Some("systemd/earshot.tmpfile"),
         ),
         (
             "/usr/lib/sysusers.d/earshot.conf",
@@ -309,12 +314,13 @@ fn check_scripts(deb: &Path, work: &Path) {
             .unwrap_or_else(|| panic!("postinst configure did not run `{line}`:\n{install:#?}"))
     };
     let sysusers = position("systemd-sysusers earshot.conf");
+    let tmpfiles = position("systemd-tmpfiles --create earshot.conf");
     let enable = position("deb-systemd-helper enable earshot.service");
     let reload = position("udevadm control --reload");
     assert!(
-        sysusers < enable && sysusers < reload,
-        "the user and groups must exist before the unit is enabled and before the udev rules \
-         (which name the groups) apply:\n{install:#?}"
+        sysusers < tmpfiles && sysusers < enable && sysusers < reload,
+        "the user and groups must exist before the state directory is made theirs, the unit \
+         is enabled and the udev rules (which name the groups) apply:\n{install:#?}"
     );
     assert!(
         install.iter().any(|c| c.starts_with("udevadm trigger ")),
@@ -366,6 +372,7 @@ fn script_calls(script: &Path, args: &[&str], work: &Path) -> Vec<String> {
         std::fs::create_dir(&fake).unwrap();
         let programs = [
             "systemd-sysusers",
+            "systemd-tmpfiles",
             "deb-systemd-helper",
             "deb-systemd-invoke",
             "systemctl",
@@ -538,6 +545,20 @@ fn check_installed(root: &Path, work: &Path) {
             "postinst did not create the group {group}:\n{groups}"
         );
     }
+
+    // postinst made the state directory, the earshot user's alone, so that `earshot
+    // provision` can put the device token there before the kiosk first starts.
+    let state = inside(root, "/var/lib/earshot");
+    let meta = std::fs::metadata(&state)
+        .unwrap_or_else(|e| panic!("postinst did not make /var/lib/earshot: {e}"));
+    let uid: u32 = fields[2].parse().unwrap();
+    assert!(
+        meta.is_dir() && meta.uid() == uid && meta.permissions().mode() & 0o7777 == 0o700,
+        "/var/lib/earshot must be a directory of the earshot user's ({uid}) with mode 700: \
+         owner {}, mode {:o}",
+        meta.uid(),
+        meta.permissions().mode() & 0o7777
+    );
 
     // Enabled: started at every boot by multi-user.target.
     assert_eq!(

@@ -611,3 +611,31 @@ fn the_kiosks_own_uploader_is_woken_by_each_stored_response() {
     let devices = String::from_utf8_lossy(&collector.cli(&["devices"]).stdout).into_owned();
     assert!(devices.contains("3 responses"), "{devices}");
 }
+
+#[test]
+fn a_device_left_without_an_id_is_enrolled_under_its_hostname() {
+    let dir = tempfile::tempdir().unwrap();
+    let collector = Collector::start(dir.path(), &[]);
+    let kiosk = Kiosk::new(dir.path(), &collector.url(), "");
+    let config = std::fs::read_to_string(&kiosk.config).unwrap();
+    std::fs::write(
+        &kiosk.config,
+        config.replace("id = \"test-kiosk\"", "id = \"\""),
+    )
+    .unwrap();
+    let code = collector.enroll_code("test-site");
+    let out = kiosk.run(&["provision", "--server", &collector.url(), "--code", &code]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let hostname = std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .unwrap()
+        .trim()
+        .to_string();
+    let config = std::fs::read_to_string(&kiosk.config).unwrap();
+    assert!(config.contains(&format!("id = \"{hostname}\"")), "{config}");
+    let devices = collector.cli(&["devices"]);
+    assert!(String::from_utf8_lossy(&devices.stdout).contains(&hostname));
+}
