@@ -182,15 +182,12 @@ fn outcome_name(o: Outcome) -> &'static str {
 
 /// A receipt from the day of the visit, as the shipped e-receipt QR example reads it.
 fn receipt_code(rng: &mut fastrand::Rng, wall: SystemTime) -> String {
-    let day = wall
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| (d.as_secs() / 86_400) as i64);
     format!(
         "https://receipts.example.com/r?store={}&till={}&txn=T{:08}&date={}",
         rng.u16(1..999),
         rng.u8(1..20),
         rng.u32(..100_000_000),
-        crate::core::receipt::iso_date(day)
+        crate::core::receipt::iso_date(crate::core::receipt::day_of(wall))
     )
 }
 

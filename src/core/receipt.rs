@@ -213,6 +213,13 @@ pub fn civil_from_days(z: i64) -> (i64, u32, u32) {
     (y, m, d)
 }
 
+/// The day number (days since 1970-01-01, UTC) of a wall-clock time; a clock before 1970
+/// (never set) gives day 0.
+pub fn day_of(t: std::time::SystemTime) -> i64 {
+    t.duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| (d.as_secs() / 86_400) as i64)
+}
+
 /// YYYY-MM-DD of a day number.
 pub fn iso_date(day: i64) -> String {
     let (y, m, d) = civil_from_days(day);

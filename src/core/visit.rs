@@ -856,10 +856,7 @@ impl Kiosk {
         if code.chars().count() > MAX_RECEIPT_CHARS {
             return self.show_notice(Notice::NotAReceipt);
         }
-        let today = at
-            .wall
-            .duration_since(UNIX_EPOCH)
-            .map_or(0, |d| (d.as_secs() / 86_400) as i64);
+        let today = receipt::day_of(at.wall);
         // A clock that is not synchronised may be days behind or ahead: no visitor is turned
         // away as "too old" on its word.
         let max_age = if at.wall_synchronized {

@@ -144,6 +144,11 @@ fn unix_ms(t: SystemTime) -> i64 {
     }
 }
 
+/// Unix milliseconds `span` before `now` (the store's times are kept as such).
+fn ms_before(now: SystemTime, span: Duration) -> i64 {
+    unix_ms(now).saturating_sub(i64::try_from(span.as_millis()).unwrap_or(i64::MAX))
+}
+
 fn now_ms() -> i64 {
     unix_ms(SystemTime::now())
 }
@@ -539,8 +544,7 @@ impl Queue {
         age: Duration,
         now: SystemTime,
     ) -> Result<usize, StorageError> {
-        let age_ms = i64::try_from(age.as_millis()).unwrap_or(i64::MAX);
-        let cutoff = unix_ms(now).saturating_sub(age_ms);
+        let cutoff = ms_before(now, age);
         let conn = self.lock();
         conn.execute(
             "DELETE FROM responses WHERE state = 'acked' AND acked_at_ms < ?1",
@@ -555,8 +559,7 @@ impl Queue {
         window: Duration,
         now: SystemTime,
     ) -> Result<Vec<String>, StorageError> {
-        let window_ms = i64::try_from(window.as_millis()).unwrap_or(i64::MAX);
-        let since = unix_ms(now).saturating_sub(window_ms);
+        let since = ms_before(now, window);
         let conn = self.lock();
         let result = (|| -> rusqlite::Result<Vec<String>> {
             let mut stmt =
@@ -574,8 +577,7 @@ impl Queue {
         window: Duration,
         now: SystemTime,
     ) -> Result<usize, StorageError> {
-        let window_ms = i64::try_from(window.as_millis()).unwrap_or(i64::MAX);
-        let cutoff = unix_ms(now).saturating_sub(window_ms);
+        let cutoff = ms_before(now, window);
         let conn = self.lock();
         conn.execute("DELETE FROM receipts WHERE seen_ms < ?1", [cutoff])
             .map_err(|e| self.fail(&conn, e))
