@@ -1,10 +1,16 @@
 //! Judging the responses of one batch, one by one, before anything is stored: what is valid,
 //! what is rejected and why, and the true time of each response. Pure: no I/O.
+//!
+//! Invariants: a response is judged from its own JSON text alone, so one bad response is
+//! rejected alone; a response is accepted only from the device that sent it and for the site
+//! that device is enrolled at (the token says which, never the record); a response over
+//! `MAX_RESPONSE_BYTES` is rejected before it is parsed into anything.
 
 use std::collections::HashSet;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use earshot_protocol::{codes, DeviceStatus, Reason, ResponseRecord};
+use earshot_protocol::{codes, DeviceStatus, Reason, ResponseRecord, MAX_RESPONSE_BYTES};
+use serde_json::value::RawValue;
 use uuid::Uuid;
 
 /// Surveys the collector knows, as (id, version). Empty: every survey is accepted.
@@ -71,9 +77,17 @@ fn earliest_plausible() -> SystemTime {
 /// How far ahead of the collector's clock a synchronised device may be.
 const FUTURE_SLACK: Duration = Duration::from_secs(24 * 3600);
 
+/// Who sent a batch, as its token says: the only source of a response's device and site.
+#[derive(Debug, Clone, Copy)]
+pub struct Sender<'a> {
+    pub device_id: &'a str,
+    pub site: &'a str,
+}
+
 /// Judges every response of a batch received at `received_at` (the collector's clock).
 pub fn judge(
-    responses: &[serde_json::Value],
+    responses: &[Box<RawValue>],
+    sender: Sender<'_>,
     status: &DeviceStatus,
     received_at: SystemTime,
     surveys: &KnownSurveys,
@@ -83,7 +97,7 @@ pub fn judge(
         .iter()
         .enumerate()
         .map(|(index, raw)| {
-            let judged = judge_one(index, raw, status, received_at, surveys);
+            let judged = judge_one(index, raw, sender, status, received_at, surveys);
             if let Judged::Valid(a) = &judged {
                 if !seen.insert(a.record.id) {
                     return Judged::RepeatInBatch {
@@ -97,23 +111,44 @@ pub fn judge(
         .collect()
 }
 
+/// Only the id of a response, read without building anything else of it.
+#[derive(serde::Deserialize)]
+struct IdOnly<'a> {
+    #[serde(borrow, default)]
+    id: Option<std::borrow::Cow<'a, str>>,
+}
+
+fn readable_id(raw: &RawValue) -> Option<Uuid> {
+    serde_json::from_str::<IdOnly>(raw.get())
+        .ok()?
+        .id
+        .and_then(|s| Uuid::parse_str(&s).ok())
+}
+
 fn judge_one(
     index: usize,
-    raw: &serde_json::Value,
+    raw: &RawValue,
+    sender: Sender<'_>,
     status: &DeviceStatus,
     received_at: SystemTime,
     surveys: &KnownSurveys,
 ) -> Judged {
-    let id = raw
-        .get("id")
-        .and_then(|v| v.as_str())
-        .and_then(|s| Uuid::parse_str(s).ok());
+    let id = readable_id(raw);
     let reject = |code: &str, message: String| Judged::Rejected {
         index,
         id,
         reason: Reason::new(code, message),
     };
-    let record: ResponseRecord = match serde_json::from_value(raw.clone()) {
+    if raw.get().len() > MAX_RESPONSE_BYTES {
+        return reject(
+            codes::RESPONSE_TOO_LARGE,
+            format!(
+                "response {index} is {} bytes of JSON; one response may be at most {MAX_RESPONSE_BYTES}",
+                raw.get().len()
+            ),
+        );
+    }
+    let record: ResponseRecord = match serde_json::from_str(raw.get()) {
         Ok(r) => r,
         Err(e) => {
             return reject(
@@ -122,6 +157,28 @@ fn judge_one(
             )
         }
     };
+    if record.device_id != sender.device_id {
+        return reject(
+            codes::DEVICE_MISMATCH,
+            format!(
+                "response {index} claims device {:?}, but the token is device {:?}'s",
+                earshot_protocol::text::visible(&record.device_id),
+                sender.device_id
+            ),
+        );
+    }
+    if record.site_id != sender.site {
+        return reject(
+            codes::SITE_MISMATCH,
+            format!(
+                "response {index} claims site {:?}, but device {:?} is enrolled at site {:?}; \
+                 provision it again for the site it stands in",
+                earshot_protocol::text::visible(&record.site_id),
+                sender.device_id,
+                sender.site
+            ),
+        );
+    }
     if record.id.get_version_num() != 7 {
         return reject(
             codes::INVALID_RESPONSE,
@@ -268,6 +325,18 @@ mod tests {
         })
     }
 
+    fn raw(values: &[serde_json::Value]) -> Vec<Box<RawValue>> {
+        values
+            .iter()
+            .map(|v| RawValue::from_string(v.to_string()).unwrap())
+            .collect()
+    }
+
+    const SENDER: Sender<'static> = Sender {
+        device_id: "d",
+        site: "s",
+    };
+
     fn at(s: &str) -> SystemTime {
         humantime::parse_rfc3339(s).unwrap()
     }
@@ -277,7 +346,8 @@ mod tests {
         let run = Uuid::now_v7();
         // The device believes it is 1970; it sent the batch 100 s after it started.
         let judged = judge(
-            &[record(Some(run), false, "1970-01-01T00:00:10Z")],
+            &raw(&[record(Some(run), false, "1970-01-01T00:00:10Z")]),
+            SENDER,
             &status(run, 100_000),
             at("2026-11-23T12:00:00Z"),
             &KnownSurveys::default(),
@@ -293,7 +363,8 @@ mod tests {
     #[test]
     fn an_unsynchronised_response_from_an_earlier_run_is_kept_unverified() {
         let judged = judge(
-            &[record(Some(Uuid::now_v7()), false, "1970-01-01T00:00:10Z")],
+            &raw(&[record(Some(Uuid::now_v7()), false, "1970-01-01T00:00:10Z")]),
+            SENDER,
             &status(Uuid::now_v7(), 100_000),
             at("2026-11-23T12:00:00Z"),
             &KnownSurveys::default(),
@@ -309,7 +380,8 @@ mod tests {
     fn a_synchronised_clock_in_1970_or_far_ahead_is_absurd() {
         for start in ["1970-01-01T00:00:10Z", "2031-01-01T00:00:00Z"] {
             let judged = judge(
-                &[record(None, true, start)],
+                &raw(&[record(None, true, start)]),
+                SENDER,
                 &status(Uuid::now_v7(), 1),
                 at("2026-11-23T12:00:00Z"),
                 &KnownSurveys::default(),
@@ -331,11 +403,11 @@ mod tests {
         let s = status(Uuid::now_v7(), 1);
         let now = at("2026-11-23T12:00:00Z");
         assert!(matches!(
-            judge(std::slice::from_ref(&r), &s, now, &known)[0],
+            judge(&raw(std::slice::from_ref(&r)), SENDER, &s, now, &known)[0],
             Judged::Valid(_)
         ));
         known.0.insert(("shop-feedback".into(), "2".into()));
-        match &judge(&[r], &s, now, &known)[0] {
+        match &judge(&raw(&[r]), SENDER, &s, now, &known)[0] {
             Judged::Rejected { reason, .. } => {
                 assert_eq!(reason.code, codes::UNKNOWN_SURVEY_VERSION)
             }
@@ -350,7 +422,8 @@ mod tests {
         bad["outcome"] = serde_json::json!("exploded");
         bad["id"] = serde_json::json!(Uuid::now_v7());
         let judged = judge(
-            &[good.clone(), bad, good, serde_json::json!("not an object")],
+            &raw(&[good.clone(), bad, good, serde_json::json!("not an object")]),
+            SENDER,
             &status(Uuid::now_v7(), 1),
             at("2026-11-23T12:00:00Z"),
             &KnownSurveys::default(),
@@ -368,5 +441,88 @@ mod tests {
                 ..
             }
         ));
+    }
+}
+
+#[cfg(test)]
+mod sender_tests {
+    use super::*;
+
+    fn one(v: serde_json::Value, sender: Sender<'_>) -> Judged {
+        let raw = vec![RawValue::from_string(v.to_string()).unwrap()];
+        let status: DeviceStatus = serde_json::from_value(serde_json::json!({
+            "app_version": "0.1.0", "survey_id": "s", "survey_version": "1", "queue_depth": 0,
+            "oldest_unsent_age_s": null, "dead_letters": 0, "scanner": "x", "hardware": "x",
+            "uptime_s": 1, "last_error": null, "alarms": [],
+            "clock": {"sent_at": "2026-11-23T12:00:00Z", "synchronized": true,
+                      "run_id": Uuid::nil(), "mono_ms": 1}
+        }))
+        .unwrap();
+        judge(
+            &raw,
+            sender,
+            &status,
+            humantime::parse_rfc3339("2026-11-23T12:00:00Z").unwrap(),
+            &KnownSurveys::default(),
+        )
+        .remove(0)
+    }
+
+    fn record(device: &str, site: &str) -> serde_json::Value {
+        serde_json::json!({
+            "id": Uuid::now_v7(), "reference": "K7M2-Q", "survey_id": "s", "survey_version": "1",
+            "language": "en", "site_id": site, "device_id": device,
+            "started_at": "2026-11-23T11:00:00Z", "finished_at": "2026-11-23T11:00:20Z",
+            "clock": {"synchronized": true, "started_mono_ms": 1, "finished_mono_ms": 2, "visit_number": 1},
+            "outcome": "completed", "service": null, "answers": [],
+            "flags": {"suspected_misuse": false}
+        })
+    }
+
+    fn rejected_code(j: &Judged) -> &str {
+        match j {
+            Judged::Rejected { reason, id, .. } => {
+                assert!(id.is_some(), "the id is reported back");
+                &reason.code
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+
+    const KIOSK_AT_A: Sender<'static> = Sender {
+        device_id: "kiosk-1",
+        site: "site-a",
+    };
+
+    #[test]
+    fn a_response_for_the_senders_own_site_and_device_is_accepted() {
+        assert!(matches!(
+            one(record("kiosk-1", "site-a"), KIOSK_AT_A),
+            Judged::Valid(_)
+        ));
+    }
+
+    #[test]
+    fn a_response_claiming_another_site_is_rejected_with_the_enrolled_site_named() {
+        let j = one(record("kiosk-1", "site-b"), KIOSK_AT_A);
+        assert_eq!(rejected_code(&j), codes::SITE_MISMATCH);
+        let Judged::Rejected { reason, .. } = j else {
+            unreachable!()
+        };
+        assert!(reason.message.contains("\"site-a\""), "{}", reason.message);
+    }
+
+    #[test]
+    fn a_response_claiming_another_device_is_rejected() {
+        let j = one(record("kiosk-2", "site-a"), KIOSK_AT_A);
+        assert_eq!(rejected_code(&j), codes::DEVICE_MISMATCH);
+    }
+
+    #[test]
+    fn a_response_over_the_size_limit_is_rejected_before_parsing() {
+        let mut big = record("kiosk-1", "site-a");
+        big["answers"] = serde_json::json!(vec![0; MAX_RESPONSE_BYTES / 2 + 1]);
+        let j = one(big, KIOSK_AT_A);
+        assert_eq!(rejected_code(&j), codes::RESPONSE_TOO_LARGE);
     }
 }

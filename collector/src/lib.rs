@@ -3,7 +3,10 @@
 //! keeps their status, and exports what it holds for the service team.
 
 pub mod export;
+pub mod files;
 pub mod http;
 pub mod ingest;
+pub mod serve;
+pub mod status;
 pub mod store;
 pub mod surveys;

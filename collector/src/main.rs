@@ -1,5 +1,6 @@
 //! The `earshot-collector` command: serve, enrolment codes, devices, revocation, export.
 
+use std::io::Write;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -8,9 +9,12 @@ use std::time::{Duration, SystemTime};
 
 use clap::{Parser, Subcommand};
 use earshot_collector::export::{self, Format};
-use earshot_collector::http::{router, AppState, Limits};
+use earshot_collector::http::{app, AppState, Limits};
 use earshot_collector::ingest::KnownSurveys;
+use earshot_collector::serve::{connection_limit, serve, ServeSettings};
 use earshot_collector::store::{SqliteStore, Store};
+use earshot_protocol::text::visible;
+use earshot_protocol::SiteId;
 
 #[derive(Parser)]
 #[command(
@@ -47,12 +51,29 @@ enum Command {
         /// Largest request body once decompressed, in KiB.
         #[arg(long, default_value_t = earshot_protocol::DEFAULT_MAX_DECOMPRESSED_BYTES / 1024)]
         max_decompressed_kb: usize,
+        /// Seconds a client may take to send a request's headers; also how long an idle
+        /// keep-alive connection is kept.
+        #[arg(long, default_value_t = 10)]
+        header_timeout_s: u64,
+        /// Seconds a client may take to send a request's body.
+        #[arg(long, default_value_t = 60)]
+        body_timeout_s: u64,
+        /// Connections open at once; lowered to fit the open-files limit.
+        #[arg(long, default_value_t = 4096)]
+        max_connections: usize,
+        /// Request bodies read at once, all clients together.
+        #[arg(long, default_value_t = 16)]
+        max_concurrent_bodies: usize,
+        /// Enrolment attempts allowed per client address and minute.
+        #[arg(long, default_value_t = 10)]
+        enrolments_per_minute: u32,
     },
     /// Make a one-time code that enrols one device for a site. Prints the code alone on the
     /// first line, then a QR code of it.
     EnrollCode {
-        #[arg(long)]
-        site: String,
+        /// The site's id: letters, digits, '-', '_' and '.', e.g. central-library.
+        #[arg(long, value_parser = parse_site)]
+        site: SiteId,
         /// How long the code stays valid, e.g. 24h, 30m, 7days.
         #[arg(long, default_value = "24h", value_parser = humantime::parse_duration)]
         expires: Duration,
@@ -78,6 +99,30 @@ enum Command {
     },
 }
 
+fn parse_site(text: &str) -> Result<SiteId, String> {
+    SiteId::parse(text.trim()).map_err(|e| e.to_string())
+}
+
+/// Why a command stopped.
+enum Failure {
+    /// A problem to tell the person running the command.
+    Message(String),
+    /// Writing the command's output failed.
+    Output(std::io::Error),
+}
+
+impl From<String> for Failure {
+    fn from(message: String) -> Failure {
+        Failure::Message(message)
+    }
+}
+
+impl From<std::io::Error> for Failure {
+    fn from(e: std::io::Error) -> Failure {
+        Failure::Output(e)
+    }
+}
+
 fn main() -> ExitCode {
     tracing_subscriber::fmt()
         .with_env_filter(
@@ -87,9 +132,18 @@ fn main() -> ExitCode {
         .with_writer(std::io::stderr)
         .init();
     let cli = Cli::parse();
-    match run(cli) {
+    let stdout = std::io::stdout();
+    let mut out = stdout.lock();
+    let result = run(cli, &mut out).and_then(|()| out.flush().map_err(Failure::Output));
+    match result {
         Ok(()) => ExitCode::SUCCESS,
-        Err(message) => {
+        // The reader went away (`enroll-code | head -1`): what it wanted, it has.
+        Err(Failure::Output(e)) if e.kind() == std::io::ErrorKind::BrokenPipe => ExitCode::SUCCESS,
+        Err(Failure::Output(e)) => {
+            eprintln!("earshot-collector: cannot write the output: {e}");
+            ExitCode::FAILURE
+        }
+        Err(Failure::Message(message)) => {
             eprintln!("earshot-collector: {message}");
             ExitCode::FAILURE
         }
@@ -112,13 +166,18 @@ fn parse_since(text: &str) -> Result<SystemTime, String> {
         })
 }
 
-fn run(cli: Cli) -> Result<(), String> {
+fn run(cli: Cli, out: &mut dyn Write) -> Result<(), Failure> {
     match cli.command {
         Command::Serve {
             listen,
             surveys,
             max_body_kb,
             max_decompressed_kb,
+            header_timeout_s,
+            body_timeout_s,
+            max_connections,
+            max_concurrent_bodies,
+            enrolments_per_minute,
         } => {
             let store = open(&cli.db)?;
             let known = match surveys {
@@ -128,6 +187,14 @@ fn run(cli: Cli) -> Result<(), String> {
             let limits = Limits {
                 max_body_bytes: max_body_kb.max(1) * 1024,
                 max_decompressed_bytes: max_decompressed_kb.max(1) * 1024,
+                body_timeout: Duration::from_secs(body_timeout_s.max(1)),
+                max_concurrent_bodies: max_concurrent_bodies.max(1),
+                requests_per_device: Limits::default().requests_per_device,
+                enrolments_per_minute: enrolments_per_minute.max(1),
+            };
+            let settings = ServeSettings {
+                header_timeout: Duration::from_secs(header_timeout_s.max(1)),
+                max_connections: connection_limit(max_connections.max(1)),
             };
             let runtime = tokio::runtime::Runtime::new()
                 .map_err(|e| format!("cannot start the async runtime: {e}"))?;
@@ -136,41 +203,42 @@ fn run(cli: Cli) -> Result<(), String> {
                     .await
                     .map_err(|e| format!("cannot listen on {listen}: {e}"))?;
                 let local = listener.local_addr().map_err(|e| e.to_string())?;
-                println!("listening on http://{local}");
-                tracing::info!(%local, db = %cli.db.display(), surveys = known.0.len(), "collector ready");
-                let app = router(AppState::new(store, known, limits));
-                axum::serve(listener, app)
-                    .with_graceful_shutdown(async {
-                        let _ = tokio::signal::ctrl_c().await;
-                    })
-                    .await
-                    .map_err(|e| format!("the server stopped: {e}"))
+                writeln!(out, "listening on http://{local}")?;
+                out.flush()?;
+                tracing::info!(%local, db = %cli.db.display(), surveys = known.0.len(),
+                    max_connections = settings.max_connections, "collector ready");
+                let service = app(AppState::new(store, known, limits));
+                serve(listener, service, settings, async {
+                    let _ = tokio::signal::ctrl_c().await;
+                })
+                .await;
+                Ok(())
             })
         }
         Command::EnrollCode { site, expires } => {
-            let site = site.trim();
-            if site.is_empty() {
-                return Err("--site must name the site, e.g. --site central-library".into());
-            }
             let store = open(&cli.db)?;
             let code = store
-                .create_enrollment_code(site, SystemTime::now() + expires)
+                .create_enrollment_code(&site, SystemTime::now() + expires)
                 .map_err(|e| e.to_string())?;
-            println!("{code}");
-            println!(
+            writeln!(out, "{code}")?;
+            writeln!(
+                out,
                 "One device at site {site:?} can use this code within {} to enrol:",
                 humantime::format_duration(expires)
-            );
-            println!("  earshot provision --server URL --code {code}");
-            print!("{}", terminal_qr(&code));
+            )?;
+            writeln!(out, "  earshot provision --server URL --code {code}")?;
+            write!(out, "{}", terminal_qr(&code))?;
             Ok(())
         }
         Command::Devices => {
             let store = open(&cli.db)?;
             let devices = store.devices().map_err(|e| e.to_string())?;
             if devices.is_empty() {
-                println!("no devices enrolled yet (make a code with `earshot-collector enroll-code --site SITE`)");
+                writeln!(out, "no devices enrolled yet (make a code with `earshot-collector enroll-code --site SITE`)")?;
             }
+            // Everything here came from kiosks (or from databases older than the id rules):
+            // shown with control characters made visible, so no status text can recolour,
+            // clear or rewrite the operator's terminal.
             for d in devices {
                 let state = if d.revoked_at.is_some() {
                     "revoked"
@@ -189,19 +257,25 @@ fn run(cli: Cli) -> Result<(), String> {
                         )
                     })
                     .unwrap_or_else(|| "no status yet".into());
-                println!(
-                    "{}\t{}\t{state}\tlast seen {}\t{} responses\t{queue}",
-                    d.site,
-                    d.id,
-                    d.last_seen_at.as_deref().unwrap_or("never"),
-                    d.responses
-                );
+                writeln!(
+                    out,
+                    "{}\t{}\t{state}\tlast seen {}\t{} responses\t{}",
+                    visible(&d.site),
+                    visible(&d.id),
+                    visible(d.last_seen_at.as_deref().unwrap_or("never")),
+                    d.responses,
+                    visible(&queue),
+                )?;
             }
             Ok(())
         }
         Command::ReceiptSecret => {
             let store = open(&cli.db)?;
-            println!("{}", store.receipt_secret().map_err(|e| e.to_string())?);
+            writeln!(
+                out,
+                "{}",
+                store.receipt_secret().map_err(|e| e.to_string())?
+            )?;
             Ok(())
         }
         Command::Revoke { device_id } => {
@@ -210,15 +284,25 @@ fn run(cli: Cli) -> Result<(), String> {
                 .revoke(&device_id, SystemTime::now())
                 .map_err(|e| e.to_string())?
             {
-                println!("device {device_id} revoked; its uploads are refused until it is provisioned again");
+                writeln!(
+                    out,
+                    "device {} revoked; its uploads are refused until it is provisioned again",
+                    visible(&device_id)
+                )?;
                 Ok(())
             } else {
                 Err(format!(
-                    "no device {device_id:?} (see `earshot-collector devices`)"
-                ))
+                    "no device {:?} (see `earshot-collector devices`)",
+                    visible(&device_id)
+                )
+                .into())
             }
         }
-        Command::Export { out, format, since } => {
+        Command::Export {
+            out: path,
+            format,
+            since,
+        } => {
             let since = since.as_deref().map(parse_since).transpose()?;
             let store = open(&cli.db)?;
             let rows = store.responses_since(since).map_err(|e| e.to_string())?;
@@ -226,8 +310,8 @@ fn run(cli: Cli) -> Result<(), String> {
                 Format::Jsonl => export::jsonl(&rows)?,
                 Format::Csv => export::csv(&rows)?,
             };
-            export::write_atomically(&out, &bytes)?;
-            println!("wrote {} responses to {}", rows.len(), out.display());
+            export::write_atomically(&path, &bytes)?;
+            writeln!(out, "wrote {} responses to {}", rows.len(), path.display())?;
             Ok(())
         }
     }

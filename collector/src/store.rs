@@ -11,7 +11,10 @@ use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
 use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
+use earshot_protocol::{DeviceId, SiteId};
+
 use crate::ingest::{Accepted, Judged};
+use crate::status::ReportedStatus;
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -32,6 +35,8 @@ pub struct Enrolled {
     pub device_id: String,
     pub site: String,
     pub token: String,
+    /// The site the device id was enrolled at before, when this enrolment moved it.
+    pub moved_from: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -41,6 +46,12 @@ pub enum EnrollError {
     SiteMismatch {
         code_site: String,
         asked: String,
+    },
+    /// The device id is enrolled at another site, and the request did not ask to move it.
+    /// The code is not used up.
+    EnrolledElsewhere {
+        current_site: String,
+        code_site: String,
     },
 }
 
@@ -80,16 +91,19 @@ pub trait Store: Send + Sync + 'static {
     /// Makes a one-time enrolment code for `site`, valid until `expires_at`.
     fn create_enrollment_code(
         &self,
-        site: &str,
+        site: &SiteId,
         expires_at: SystemTime,
     ) -> Result<String, StoreError>;
     /// Exchanges a code for a device token. Enrolling a device id again replaces its token
-    /// (the old one stops working) and lifts a revocation.
+    /// (the old one stops working) and lifts a revocation. A device id enrolled at another
+    /// site than the code's moves only when `reassign` says so. Every enrolment is kept in
+    /// the enrolment log.
     fn enroll(
         &self,
         code: &str,
-        device_id: &str,
-        site: Option<&str>,
+        device_id: &DeviceId,
+        site: Option<&SiteId>,
+        reassign: bool,
         now: SystemTime,
     ) -> Result<Result<Enrolled, EnrollError>, StoreError>;
     fn authenticate(&self, token: &str) -> Result<Option<Device>, StoreError>;
@@ -102,13 +116,13 @@ pub trait Store: Send + Sync + 'static {
         batch_id: Uuid,
         body_hash: &str,
         judged: &[Judged],
-        status: &DeviceStatus,
+        status: &ReportedStatus,
         now: SystemTime,
     ) -> Result<IngestOutcome, StoreError>;
     fn record_status(
         &self,
         device: &Device,
-        status: &DeviceStatus,
+        status: &ReportedStatus,
         now: SystemTime,
     ) -> Result<(), StoreError>;
     fn devices(&self) -> Result<Vec<DeviceRow>, StoreError>;
@@ -223,6 +237,14 @@ const SCHEMA: &[&str] = &[
         name TEXT PRIMARY KEY,
         value TEXT NOT NULL
     );",
+    // 3: every enrolment, kept: which device id took a token when, for which site, and the
+    // site it was moved from, if any.
+    "CREATE TABLE enrolments (
+        at TEXT NOT NULL,
+        device_id TEXT NOT NULL,
+        site TEXT NOT NULL,
+        moved_from TEXT
+    );",
 ];
 
 pub struct SqliteStore {
@@ -236,12 +258,13 @@ impl SqliteStore {
             path: path.to_path_buf(),
             detail: e.to_string(),
         };
-        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-            std::fs::create_dir_all(dir).map_err(|e| StoreError::Database {
-                path: path.to_path_buf(),
-                detail: format!("cannot create its folder: {e}"),
-            })?;
-        }
+        crate::files::prepare_private_database(path).map_err(|e| StoreError::Database {
+            path: path.to_path_buf(),
+            detail: format!(
+                "cannot create it or its folder owner-only (0600 in 0700): {e}; check who owns \
+                 the folder"
+            ),
+        })?;
         let mut conn = Connection::open(path).map_err(fail)?;
         conn.busy_timeout(Duration::from_secs(10)).map_err(fail)?;
         conn.pragma_update(None, "journal_mode", "WAL")
@@ -288,8 +311,8 @@ impl SqliteStore {
     }
 }
 
-fn status_json(status: &DeviceStatus) -> String {
-    serde_json::to_string(status).unwrap_or_else(|_| "null".into())
+fn status_json(status: &ReportedStatus) -> String {
+    serde_json::to_string(status.status()).unwrap_or_else(|_| "null".into())
 }
 
 impl Store for SqliteStore {
@@ -312,7 +335,7 @@ impl Store for SqliteStore {
 
     fn create_enrollment_code(
         &self,
-        site: &str,
+        site: &SiteId,
         expires_at: SystemTime,
     ) -> Result<String, StoreError> {
         let code = new_enrollment_code().map_err(|e| self.fail(e))?;
@@ -321,7 +344,7 @@ impl Store for SqliteStore {
             "INSERT INTO enrollment_codes (code_hash, site, created_at, expires_ms) VALUES (?1, ?2, ?3, ?4)",
             params![
                 sha256_hex(normalise_code(&code).as_bytes()),
-                site,
+                site.as_str(),
                 rfc3339(SystemTime::now()),
                 unix_ms(expires_at)
             ],
@@ -333,10 +356,12 @@ impl Store for SqliteStore {
     fn enroll(
         &self,
         code: &str,
-        device_id: &str,
-        site: Option<&str>,
+        device_id: &DeviceId,
+        site: Option<&SiteId>,
+        reassign: bool,
         now: SystemTime,
     ) -> Result<Result<Enrolled, EnrollError>, StoreError> {
+        let device_id = device_id.as_str();
         let token = random_hex(32).map_err(|e| self.fail(e))?;
         let code_hash = sha256_hex(normalise_code(code).as_bytes());
         let mut conn = self.lock();
@@ -370,14 +395,30 @@ impl Store for SqliteStore {
                 )));
             }
             if let Some(asked) = site {
-                if asked != code_site {
+                if asked.as_str() != code_site {
                     return Ok(Err(EnrollError::SiteMismatch {
                         code_site,
                         asked: asked.to_string(),
                     }));
                 }
             }
+            let current_site: Option<String> = tx
+                .query_row("SELECT site FROM devices WHERE id = ?1", [device_id], |r| {
+                    r.get(0)
+                })
+                .optional()?;
+            let moved_from = current_site.filter(|current| *current != code_site);
+            if let (Some(current_site), false) = (&moved_from, reassign) {
+                return Ok(Err(EnrollError::EnrolledElsewhere {
+                    current_site: current_site.clone(),
+                    code_site,
+                }));
+            }
             let now_text = rfc3339(now);
+            tx.execute(
+                "INSERT INTO enrolments (at, device_id, site, moved_from) VALUES (?1, ?2, ?3, ?4)",
+                params![now_text, device_id, code_site, moved_from],
+            )?;
             tx.execute(
                 "UPDATE enrollment_codes SET used_at = ?1, used_by = ?2 WHERE code_hash = ?3",
                 params![now_text, device_id, code_hash],
@@ -393,6 +434,7 @@ impl Store for SqliteStore {
                 device_id: device_id.to_string(),
                 site: code_site,
                 token: token.clone(),
+                moved_from,
             }))
         })();
         result.map_err(|e| self.fail(e))
@@ -431,7 +473,7 @@ impl Store for SqliteStore {
         batch_id: Uuid,
         body_hash: &str,
         judged: &[Judged],
-        status: &DeviceStatus,
+        status: &ReportedStatus,
         now: SystemTime,
     ) -> Result<IngestOutcome, StoreError> {
         let mut conn = self.lock();
@@ -546,7 +588,7 @@ impl Store for SqliteStore {
     fn record_status(
         &self,
         device: &Device,
-        status: &DeviceStatus,
+        status: &ReportedStatus,
         now: SystemTime,
     ) -> Result<(), StoreError> {
         let conn = self.lock();
@@ -613,36 +655,47 @@ impl Store for SqliteStore {
 mod tests {
     use super::*;
 
+    fn site(s: &str) -> SiteId {
+        SiteId::parse(s).unwrap()
+    }
+
+    fn id(s: &str) -> DeviceId {
+        DeviceId::parse(s).unwrap()
+    }
+
     #[test]
     fn enrolment_codes_work_once_ignore_case_and_dashes_and_expire() {
         let dir = tempfile::tempdir().unwrap();
         let store = SqliteStore::open(&dir.path().join("c.db")).unwrap();
         let now = SystemTime::now();
         let code = store
-            .create_enrollment_code("library", now + Duration::from_secs(60))
+            .create_enrollment_code(&site("library"), now + Duration::from_secs(60))
             .unwrap();
         assert_eq!(code.len(), 14);
         let typed = code.replace('-', " ").to_lowercase();
-        let enrolled = store.enroll(&typed, "kiosk-1", None, now).unwrap().unwrap();
+        let enrolled = store
+            .enroll(&typed, &id("kiosk-1"), None, false, now)
+            .unwrap()
+            .unwrap();
         assert_eq!(enrolled.site, "library");
         let device = store.authenticate(&enrolled.token).unwrap().unwrap();
         assert_eq!(device.id, "kiosk-1");
         assert!(!device.revoked);
         assert!(matches!(
-            store.enroll(&code, "kiosk-2", None, now).unwrap(),
+            store.enroll(&code, &id("kiosk-2"), None, false, now).unwrap(),
             Err(EnrollError::InvalidCode(m)) if m.contains("already used")
         ));
-        let late = store.create_enrollment_code("library", now).unwrap();
+        let late = store.create_enrollment_code(&site("library"), now).unwrap();
         assert!(matches!(
-            store.enroll(&late, "kiosk-2", None, now + Duration::from_secs(1)).unwrap(),
+            store.enroll(&late, &id("kiosk-2"), None, false, now + Duration::from_secs(1)).unwrap(),
             Err(EnrollError::InvalidCode(m)) if m.contains("expired")
         ));
         let other = store
-            .create_enrollment_code("town-hall", now + Duration::from_secs(60))
+            .create_enrollment_code(&site("town-hall"), now + Duration::from_secs(60))
             .unwrap();
         assert!(matches!(
             store
-                .enroll(&other, "kiosk-2", Some("library"), now)
+                .enroll(&other, &id("kiosk-2"), Some(&site("library")), false, now)
                 .unwrap(),
             Err(EnrollError::SiteMismatch { .. })
         ));
@@ -660,16 +713,92 @@ mod tests {
         let store = SqliteStore::open(&dir.path().join("c.db")).unwrap();
         let now = SystemTime::now();
         let first = store
-            .create_enrollment_code("s", now + Duration::from_secs(60))
+            .create_enrollment_code(&site("s"), now + Duration::from_secs(60))
             .unwrap();
-        let old = store.enroll(&first, "k", None, now).unwrap().unwrap();
+        let old = store
+            .enroll(&first, &id("k"), None, false, now)
+            .unwrap()
+            .unwrap();
         assert!(store.revoke("k", now).unwrap());
         assert!(store.authenticate(&old.token).unwrap().unwrap().revoked);
         let second = store
-            .create_enrollment_code("s", now + Duration::from_secs(60))
+            .create_enrollment_code(&site("s"), now + Duration::from_secs(60))
             .unwrap();
-        let new = store.enroll(&second, "k", None, now).unwrap().unwrap();
+        let new = store
+            .enroll(&second, &id("k"), None, false, now)
+            .unwrap()
+            .unwrap();
         assert_eq!(store.authenticate(&old.token).unwrap(), None);
         assert!(!store.authenticate(&new.token).unwrap().unwrap().revoked);
+    }
+
+    #[test]
+    fn moving_a_device_to_another_site_needs_reassign_and_is_logged() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = SqliteStore::open(&dir.path().join("c.db")).unwrap();
+        let now = SystemTime::now();
+        let soon = now + Duration::from_secs(60);
+        let a = store.create_enrollment_code(&site("site-a"), soon).unwrap();
+        let at_a = store
+            .enroll(&a, &id("k"), None, false, now)
+            .unwrap()
+            .unwrap();
+        assert_eq!(at_a.moved_from, None);
+        let b = store.create_enrollment_code(&site("site-b"), soon).unwrap();
+        assert_eq!(
+            store.enroll(&b, &id("k"), None, false, now).unwrap(),
+            Err(EnrollError::EnrolledElsewhere {
+                current_site: "site-a".into(),
+                code_site: "site-b".into()
+            })
+        );
+        // Refused without a word changed: the old token works, the code is still good.
+        assert_eq!(
+            store.authenticate(&at_a.token).unwrap().unwrap().site,
+            "site-a"
+        );
+        let moved = store
+            .enroll(&b, &id("k"), None, true, now)
+            .unwrap()
+            .unwrap();
+        assert_eq!(moved.moved_from.as_deref(), Some("site-a"));
+        assert_eq!(
+            store.authenticate(&moved.token).unwrap().unwrap().site,
+            "site-b"
+        );
+        assert_eq!(store.authenticate(&at_a.token).unwrap(), None);
+        let log: Vec<(String, Option<String>)> = {
+            let conn = store.lock();
+            let mut stmt = conn
+                .prepare("SELECT site, moved_from FROM enrolments ORDER BY rowid")
+                .unwrap();
+            let rows = stmt
+                .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+                .unwrap()
+                .map(Result::unwrap)
+                .collect();
+            rows
+        };
+        assert_eq!(
+            log,
+            [
+                ("site-a".to_string(), None),
+                ("site-b".to_string(), Some("site-a".to_string()))
+            ]
+        );
+    }
+
+    #[test]
+    fn the_database_and_its_wal_are_owner_only_whatever_the_umask() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("state/c.db");
+        let store = SqliteStore::open(&path).unwrap();
+        store.receipt_secret().unwrap();
+        let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode(&path), 0o600);
+        assert_eq!(mode(&dir.path().join("state/c.db-wal")), 0o600);
+        assert_eq!(mode(&dir.path().join("state/c.db-shm")), 0o600);
+        assert_eq!(mode(&dir.path().join("state")), 0o700);
     }
 }

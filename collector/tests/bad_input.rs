@@ -126,7 +126,7 @@ fn record() -> Value {
     let now = humantime::format_rfc3339_millis(std::time::SystemTime::now()).to_string();
     json!({
         "id": Uuid::now_v7(), "reference": "K7M2-Q", "survey_id": "shop-feedback",
-        "survey_version": "2026-11-23", "language": "en", "site_id": "s", "device_id": "d",
+        "survey_version": "2026-11-23", "language": "en", "site_id": "s", "device_id": "kiosk-1",
         "started_at": now, "finished_at": now,
         "clock": {"synchronized": true, "started_mono_ms": 1000, "finished_mono_ms": 9000, "visit_number": 1},
         "outcome": "completed", "service": "checkout",
@@ -296,17 +296,21 @@ fn malformed_batches_are_refused_with_reasons_and_store_nothing() {
         400,
         "malformed_json",
     );
+    let deep_id = Uuid::now_v7();
     let deep = format!(
-        "{{\"batch_id\":\"{id}\",\"status\":{},\"responses\":[{}{}]}}",
+        "{{\"batch_id\":\"{deep_id}\",\"status\":{},\"responses\":[{}{}]}}",
         status_block(),
         "[".repeat(10_000),
         "]".repeat(10_000)
     );
-    assert_refused(
-        "deeply nested",
-        post_batch(&server, t, &key, deep.as_bytes(), false),
-        400,
-        "malformed_json",
+    // A response nested past any sane depth is skipped over without recursion and then
+    // rejected alone, like any other response that is not a record.
+    let (status, reply) = post_batch(&server, t, &deep_id.to_string(), deep.as_bytes(), false);
+    assert_eq!(status, 200, "deeply nested: {reply}");
+    assert_eq!(reply["results"][0]["status"], "rejected", "{reply}");
+    assert_eq!(
+        reply["results"][0]["reason"]["code"], "invalid_response",
+        "{reply}"
     );
     assert_refused(
         "gzip header, plain body",
@@ -565,7 +569,7 @@ fn enrolment_refuses_bad_codes_and_revoked_devices_are_refused() {
                 .as_bytes(),
         ),
         400,
-        "invalid_batch",
+        "invalid_device_id",
     );
     let device = enroll(&server, "kiosk-9");
     cli(&server.db, &["revoke", "kiosk-9"]);

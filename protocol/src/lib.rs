@@ -6,8 +6,11 @@
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
+pub mod ids;
 pub mod record;
+pub mod text;
 
+pub use ids::{AlarmCode, DeviceId, DeviceToken, IdError, SiteId};
 pub use record::{Answer, AnswerValue, ClockInfo, Flags, Outcome, ResponseRecord};
 
 /// Paths, relative to the server URL.
@@ -25,6 +28,12 @@ pub const DEFAULT_MAX_BODY_BYTES: usize = 4 * 1024 * 1024;
 pub const DEFAULT_MAX_DECOMPRESSED_BYTES: usize = 32 * 1024 * 1024;
 /// The most responses one batch may carry.
 pub const MAX_BATCH_RESPONSES: usize = 5000;
+/// The largest one response may be as JSON text. A kiosk's record is a few kilobytes even
+/// with a long comment; the receiver rejects a larger one alone, not its whole batch.
+pub const MAX_RESPONSE_BYTES: usize = 1024 * 1024;
+/// The largest survey file either side reads: a survey with every language of a large
+/// council is well under 200 KB, and a file past this is refused before it is parsed.
+pub const MAX_SURVEY_FILE_BYTES: u64 = 2 * 1024 * 1024;
 
 /// `POST /v1/batches`. Generic over the response type so that the receiver can take each
 /// response as raw JSON first and judge them one by one: one bad response is rejected alone.
@@ -160,7 +169,23 @@ pub mod codes {
     pub const UNAUTHORIZED: &str = "unauthorized";
     pub const REVOKED: &str = "device_revoked";
     pub const INVALID_CODE: &str = "invalid_enrollment_code";
+    /// At enrolment: the code is for another site than the one asked for. For a response:
+    /// it claims another site than the one its device is enrolled at.
     pub const SITE_MISMATCH: &str = "site_mismatch";
+    /// A response claims another device than the one whose token sent it.
+    pub const DEVICE_MISMATCH: &str = "device_mismatch";
+    /// One response is over `MAX_RESPONSE_BYTES`.
+    pub const RESPONSE_TOO_LARGE: &str = "response_too_large";
+    /// The device id is enrolled at another site; enrol with `reassign` to move it.
+    pub const DEVICE_ENROLLED_ELSEWHERE: &str = "device_enrolled_elsewhere";
+    pub const INVALID_DEVICE_ID: &str = "invalid_device_id";
+    pub const INVALID_SITE_ID: &str = "invalid_site_id";
+    /// Too many enrolment attempts from one address: wait `Retry-After`.
+    pub const RATE_LIMITED: &str = "rate_limited";
+    /// Too many requests at once from one device, or for the collector as a whole.
+    pub const TOO_MANY_REQUESTS: &str = "too_many_requests";
+    /// The body did not arrive within the collector's deadline.
+    pub const BODY_TIMEOUT: &str = "body_timeout";
     pub const INVALID_RESPONSE: &str = "invalid_response";
     pub const DUPLICATE_IN_BATCH: &str = "duplicate_in_batch";
     pub const ABSURD_TIMESTAMP: &str = "absurd_timestamp";
