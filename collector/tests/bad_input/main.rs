@@ -10,10 +10,21 @@ use std::process::{Child, Command, Stdio};
 use serde_json::{json, Value};
 use uuid::Uuid;
 
+/// Attacks as a hostile client would make them, bounded in count and time.
+mod hostile;
+
 struct Server {
     child: Child,
     addr: String,
     db: std::path::PathBuf,
+    /// What the collector logged (its standard error).
+    log: std::path::PathBuf,
+}
+
+impl Server {
+    fn log_text(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
 }
 
 impl Drop for Server {
@@ -28,24 +39,26 @@ fn bin() -> &'static str {
 }
 
 fn start(dir: &Path, extra: &[&str]) -> Server {
+    let mut args = vec!["--max-body-kb", "64", "--max-decompressed-kb", "256"];
+    args.extend_from_slice(extra);
+    start_with(dir, &args, |_| {})
+}
+
+/// A collector on 127.0.0.1 with `extra` serve arguments, after `adjust` had its say about
+/// the command (limits, environment).
+fn start_with(dir: &Path, extra: &[&str], adjust: impl FnOnce(&mut Command)) -> Server {
     let db = dir.join("c.db");
-    let mut child = Command::new(bin())
+    let log = dir.join("collector.log");
+    let mut command = Command::new(bin());
+    command
         .arg("--db")
         .arg(&db)
-        .args([
-            "serve",
-            "--listen",
-            "127.0.0.1:0",
-            "--max-body-kb",
-            "64",
-            "--max-decompressed-kb",
-            "256",
-        ])
+        .args(["serve", "--listen", "127.0.0.1:0"])
         .args(extra)
         .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
+        .stderr(std::fs::File::create(&log).unwrap());
+    adjust(&mut command);
+    let mut child = command.spawn().unwrap();
     let mut line = String::new();
     BufReader::new(child.stdout.take().unwrap())
         .read_line(&mut line)
@@ -55,7 +68,12 @@ fn start(dir: &Path, extra: &[&str]) -> Server {
         .strip_prefix("listening on http://")
         .unwrap()
         .to_string();
-    Server { child, addr, db }
+    Server {
+        child,
+        addr,
+        db,
+        log,
+    }
 }
 
 fn cli(db: &Path, args: &[&str]) -> String {
