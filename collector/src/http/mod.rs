@@ -111,3 +111,6 @@ pub fn app(state: Arc<AppState>) -> Router {
         .layer(TraceLayer::new_for_http())
         .with_state(state)
 }
+
+#[cfg(test)]
+mod tests;
