@@ -3,14 +3,25 @@
 //! warns about still "loads", with the setting silently ignored) and for the properties the
 //! kiosk depends on: started again whatever happens, never waiting for a network or a clock,
 //! and sandboxed without losing the screen, the touchscreen, the scanner or GPIO.
+//!
+//! The collector's unit, user and state directory are checked the same way, for what a
+//! network service holding visitors' personal data needs: restarted whatever happens, private
+//! files, enough file descriptors for a fleet's connections, and a sandbox that systemd itself
+//! rates well.
 
-use std::ffi::OsStr;
+use std::collections::{BTreeMap, BTreeSet};
+use std::ffi::{OsStr, OsString};
+use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 const UNIT: &str = "systemd/earshot.service";
 const SYSUSERS: &str = "systemd/earshot.sysusers";
 const RULES: &str = "systemd/99-earshot.rules";
+
+const COLLECTOR_UNIT: &str = "collector/systemd/earshot-collector.service";
+const COLLECTOR_SYSUSERS: &str = "collector/systemd/earshot-collector.sysusers";
+const COLLECTOR_TMPFILE: &str = "collector/systemd/earshot-collector.tmpfile";
 
 /// The device groups the kiosk needs: screen, GPU, touch, serial scanner, GPIO.
 const DEVICE_GROUPS: [&str; 5] = ["video", "render", "input", "dialout", "gpio"];
@@ -53,7 +64,8 @@ struct Unit {
 }
 
 impl Unit {
-    fn parse(text: &str) -> Unit {
+    /// `name` is the file the text came from, for the messages.
+    fn parse(name: &str, text: &str) -> Unit {
         let mut assignments = Vec::new();
         let mut section = String::new();
         let mut pending = String::new();
@@ -76,10 +88,10 @@ impl Unit {
             }
             let (key, value) = line
                 .split_once('=')
-                .unwrap_or_else(|| panic!("{UNIT}:{}: not a Key=value line: {raw:?}", number + 1));
+                .unwrap_or_else(|| panic!("{name}:{}: not a Key=value line: {raw:?}", number + 1));
             assert!(
                 !section.is_empty(),
-                "{UNIT}:{}: assignment before any section",
+                "{name}:{}: assignment before any section",
                 number + 1
             );
             assignments.push((
@@ -125,7 +137,11 @@ impl Unit {
 }
 
 fn unit() -> Unit {
-    Unit::parse(&read(UNIT))
+    Unit::parse(UNIT, &read(UNIT))
+}
+
+fn collector_unit() -> Unit {
+    Unit::parse(COLLECTOR_UNIT, &read(COLLECTOR_UNIT))
 }
 
 /// A systemd time span ("30s", "3min", "1min 30s", "500ms", plain seconds) in milliseconds.
@@ -156,19 +172,16 @@ fn time_span_ms(value: &str) -> u64 {
     total
 }
 
-/// systemd's own check of the unit as it will be installed, with ExecStart= pointing at the
-/// binary just built (verify insists that the executable exists).
-#[test]
-fn systemd_analyze_verify_accepts_the_unit_without_warnings() {
-    let dir = tempfile::tempdir().unwrap();
-    let original = read(UNIT);
-    let binary = env!("CARGO_BIN_EXE_earshot");
+/// The unit's text with its one ExecStart= program replaced by `binary`, arguments kept:
+/// systemd-analyze insists that the executable exists.
+fn with_binary(name: &str, text: &str, binary: &Path) -> String {
+    let binary = binary.to_str().expect("binary path is not UTF-8");
     assert!(
         !binary.contains(char::is_whitespace),
         "binary path with spaces: {binary}"
     );
     let mut replaced = 0;
-    let installed: String = original
+    let installed: String = text
         .lines()
         .map(|line| match line.strip_prefix("ExecStart=") {
             Some(command) => {
@@ -179,20 +192,23 @@ fn systemd_analyze_verify_accepts_the_unit_without_warnings() {
             None => format!("{line}\n"),
         })
         .collect();
-    assert_eq!(replaced, 1, "{UNIT} must have exactly one ExecStart= line");
-    let path = dir.path().join("earshot.service");
-    std::fs::write(&path, &installed).unwrap();
+    assert_eq!(replaced, 1, "{name} must have exactly one ExecStart= line");
+    installed
+}
 
+/// `systemd-analyze verify` on `text` written as `dir/file_name`: it must succeed with no
+/// message about the unit. Then the same with `broken` (a copy with one invalid setting),
+/// which must be reported with `needle`: the check does look at this file.
+fn assert_verify_accepts(dir: &Path, file_name: &str, text: &str, broken: &str, needle: &str) {
+    let path = dir.join(file_name);
+    std::fs::write(&path, text).unwrap();
     let output = run_tool(
         "systemd-analyze",
         &["verify".as_ref(), "--man=no".as_ref(), path.as_os_str()],
     );
     let stderr = lossy(&output.stderr);
     // Messages about other units (the container's own, say) are not ours to fix.
-    let ours: Vec<&str> = stderr
-        .lines()
-        .filter(|l| l.contains("earshot.service"))
-        .collect();
+    let ours: Vec<&str> = stderr.lines().filter(|l| l.contains(file_name)).collect();
     assert!(
         output.status.success() && ours.is_empty(),
         "systemd-analyze verify {} failed ({}):\n{}{}",
@@ -202,10 +218,9 @@ fn systemd_analyze_verify_accepts_the_unit_without_warnings() {
         stderr
     );
 
-    // The same check reports a broken copy: it does look at this file.
-    let broken = installed.replace("Type=notify", "Type=notify-please");
-    let broken_path = dir.path().join("broken").join("earshot.service");
-    std::fs::create_dir(broken_path.parent().unwrap()).unwrap();
+    assert_ne!(broken, text, "the broken copy must differ from the unit");
+    let broken_path = dir.join("broken").join(file_name);
+    std::fs::create_dir_all(broken_path.parent().unwrap()).unwrap();
     std::fs::write(&broken_path, broken).unwrap();
     let output = run_tool(
         "systemd-analyze",
@@ -218,9 +233,26 @@ fn systemd_analyze_verify_accepts_the_unit_without_warnings() {
     assert!(
         lossy(&output.stderr)
             .lines()
-            .any(|l| l.contains("earshot.service") && l.contains("notify-please")),
-        "systemd-analyze verify did not report an invalid Type=; it is not checking the unit:\n{}",
+            .any(|l| l.contains(file_name) && l.contains(needle)),
+        "systemd-analyze verify did not report {needle:?} in the broken copy; it is not \
+         checking the unit:\n{}",
         lossy(&output.stderr)
+    );
+}
+
+/// systemd's own check of the unit as it will be installed, with ExecStart= pointing at the
+/// binary just built (verify insists that the executable exists).
+#[test]
+fn systemd_analyze_verify_accepts_the_unit_without_warnings() {
+    let dir = tempfile::tempdir().unwrap();
+    let installed = with_binary(UNIT, &read(UNIT), Path::new(env!("CARGO_BIN_EXE_earshot")));
+    let broken = installed.replace("Type=notify", "Type=notify-please");
+    assert_verify_accepts(
+        dir.path(),
+        "earshot.service",
+        &installed,
+        &broken,
+        "notify-please",
     );
 }
 
@@ -446,36 +478,47 @@ fn time_spans_are_read_as_systemd_reads_them() {
 
 // ---- The user -----------------------------------------------------------------------------
 
-/// systemd-sysusers creates the user and every group the unit names, in an empty root.
-#[test]
-fn sysusers_creates_the_user_and_every_group_the_unit_needs() {
-    let root = tempfile::tempdir().unwrap();
-    std::fs::create_dir(root.path().join("etc")).unwrap();
-    let file = repo_file(SYSUSERS);
-    let mut root_arg = std::ffi::OsString::from("--root=");
-    root_arg.push(root.path());
+/// Runs systemd-sysusers on `file` (a path in the repository) for an empty root, which it
+/// fills with etc/passwd and etc/group. It must succeed without a word about the file.
+fn sysusers_into(root: &Path, file: &str) {
+    std::fs::create_dir_all(root.join("etc")).unwrap();
+    let path = repo_file(file);
+    let mut root_arg = OsString::from("--root=");
+    root_arg.push(root);
     let output = run_tool(
         "systemd-sysusers",
-        &[root_arg.as_os_str(), file.as_os_str()],
+        &[root_arg.as_os_str(), path.as_os_str()],
     );
     let stderr = lossy(&output.stderr);
     assert!(
         output.status.success(),
         "systemd-sysusers {}: {}\n{stderr}",
-        file.display(),
+        path.display(),
         output.status
     );
+    let file_name = Path::new(file).file_name().unwrap().to_str().unwrap();
     assert!(
-        !stderr.lines().any(|l| l.contains("earshot.sysusers")),
-        "systemd-sysusers complained about {SYSUSERS}:\n{stderr}"
+        !stderr.lines().any(|l| l.contains(file_name)),
+        "systemd-sysusers complained about {file}:\n{stderr}"
     );
+}
 
-    let passwd = std::fs::read_to_string(root.path().join("etc/passwd")).unwrap();
-    let user = passwd
+/// The fields of `name`'s line in the root's etc/passwd.
+fn passwd_entry(root: &Path, name: &str) -> Vec<String> {
+    let passwd = std::fs::read_to_string(root.join("etc/passwd")).unwrap();
+    let line = passwd
         .lines()
-        .find(|l| l.starts_with("earshot:"))
-        .unwrap_or_else(|| panic!("no earshot user created:\n{passwd}"));
-    let fields: Vec<&str> = user.split(':').collect();
+        .find(|l| l.starts_with(&format!("{name}:")))
+        .unwrap_or_else(|| panic!("no {name} user created:\n{passwd}"));
+    line.split(':').map(str::to_string).collect()
+}
+
+/// systemd-sysusers creates the user and every group the unit names, in an empty root.
+#[test]
+fn sysusers_creates_the_user_and_every_group_the_unit_needs() {
+    let root = tempfile::tempdir().unwrap();
+    sysusers_into(root.path(), SYSUSERS);
+    let fields = passwd_entry(root.path(), "earshot");
     let unit = unit();
     let state = format!(
         "/var/lib/{}",
@@ -483,9 +526,9 @@ fn sysusers_creates_the_user_and_every_group_the_unit_needs() {
     );
     assert_eq!(
         fields[5], state,
-        "the user's home is the state directory: {user}"
+        "the user's home is the state directory: {fields:?}"
     );
-    assert!(fields[6].ends_with("nologin"), "no login shell: {user}");
+    assert!(fields[6].ends_with("nologin"), "no login shell: {fields:?}");
 
     let group = std::fs::read_to_string(root.path().join("etc/group")).unwrap();
     let mut needed = unit.list("Service", "SupplementaryGroups");
@@ -497,6 +540,588 @@ fn sysusers_creates_the_user_and_every_group_the_unit_needs() {
              from starting:\n{group}"
         );
     }
+}
+
+// ---- The collector ------------------------------------------------------------------------
+
+/// The collector's database holds visitors' free text, contact details and the receipt secret.
+const COLLECTOR_STATE: &str = "earshot-collector";
+/// What systemd's own rating of the sandbox may be at most: "OK" ends at 3.9, and a
+/// network service with no hardware can do much better than that.
+const MAX_COLLECTOR_EXPOSURE: f64 = 2.5;
+
+/// The collector is another package of the workspace: its binary is not built for this
+/// package's tests (`CARGO_BIN_EXE_*` names only this package's). systemd-analyze only needs
+/// an executable at ExecStart=, so a stand-in with the installed name takes its place.
+fn collector_with_stand_in_binary(dir: &Path) -> String {
+    let bin = dir.join("bin");
+    std::fs::create_dir_all(&bin).unwrap();
+    let binary = bin.join("earshot-collector");
+    std::fs::write(&binary, "#!/bin/sh\nexit 0\n").unwrap();
+    std::fs::set_permissions(&binary, std::fs::Permissions::from_mode(0o755)).unwrap();
+    with_binary(COLLECTOR_UNIT, &read(COLLECTOR_UNIT), &binary)
+}
+
+#[test]
+fn systemd_analyze_verify_accepts_the_collector_unit_without_warnings() {
+    let dir = tempfile::tempdir().unwrap();
+    let installed = collector_with_stand_in_binary(dir.path());
+    let broken = installed.replace("Type=exec", "Type=exec-please");
+    assert_verify_accepts(
+        dir.path(),
+        "earshot-collector.service",
+        &installed,
+        &broken,
+        "exec-please",
+    );
+}
+
+/// ExecStart= is `earshot-collector serve` from /usr/bin, on the loopback only (the reverse
+/// proxy in front terminates TLS), with the database in the state directory.
+#[test]
+fn the_collector_serves_on_the_loopback_with_its_database_in_the_state_directory() {
+    let unit = collector_unit();
+    let kind = unit.get("Service", "Type").unwrap_or("simple");
+    assert!(
+        kind == "exec" || kind == "simple",
+        "Type={kind}: the collector does not notify systemd or fork"
+    );
+    let exec = unit.get("Service", "ExecStart").expect("ExecStart=");
+    let words: Vec<&str> = exec.split_whitespace().collect();
+    assert_eq!(
+        words.first().copied(),
+        Some("/usr/bin/earshot-collector"),
+        "{exec}"
+    );
+    // The one global option, --db, may come before the subcommand.
+    let mut rest = words[1..].iter().copied();
+    let subcommand = loop {
+        match rest.next() {
+            Some("--db") => {
+                rest.next();
+            }
+            Some(w) if w.starts_with("--db=") => {}
+            other => break other,
+        }
+    };
+    assert_eq!(
+        subcommand,
+        Some("serve"),
+        "the service is `earshot-collector serve`: {exec}"
+    );
+    let arguments: Vec<&str> = rest.collect();
+    let listen = arguments
+        .iter()
+        .position(|w| *w == "--listen")
+        .and_then(|i| arguments.get(i + 1).copied())
+        .or_else(|| arguments.iter().find_map(|w| w.strip_prefix("--listen=")))
+        .unwrap_or_else(|| panic!("ExecStart= gives no --listen address: {exec}"));
+    let address: std::net::SocketAddr = listen
+        .parse()
+        .unwrap_or_else(|e| panic!("--listen {listen}: {e}"));
+    assert_eq!(
+        address.ip(),
+        std::net::IpAddr::from([127, 0, 0, 1]),
+        "plain HTTP belongs on the loopback, behind the TLS proxy: {exec}"
+    );
+    assert_ne!(
+        address.port(),
+        0,
+        "a fixed port for the proxy to forward to"
+    );
+
+    assert_eq!(unit.get("Service", "StateDirectory"), Some(COLLECTOR_STATE));
+    let db = unit
+        .list("Service", "Environment")
+        .into_iter()
+        .find_map(|a| a.strip_prefix("EARSHOT_COLLECTOR_DB=").map(str::to_string))
+        .expect("Environment=EARSHOT_COLLECTOR_DB= names the database");
+    assert_eq!(
+        Path::new(&db).parent(),
+        Some(Path::new(&format!("/var/lib/{COLLECTOR_STATE}"))),
+        "the database must be in the state directory, the one writable place: {db}"
+    );
+    assert_eq!(unit.get("Service", "StandardOutput"), Some("journal"));
+    assert_eq!(unit.get("Service", "StandardError"), Some("journal"));
+}
+
+#[test]
+fn the_collector_is_always_started_again() {
+    let unit = collector_unit();
+    assert_eq!(unit.get("Service", "Restart"), Some("always"));
+    let restart = unit
+        .get("Service", "RestartSec")
+        .expect("RestartSec= must be set");
+    assert!(
+        time_span_ms(restart) >= 1_000,
+        "RestartSec={restart}: a crash loop must not spin"
+    );
+    assert_eq!(
+        unit.get("Unit", "StartLimitIntervalSec"),
+        Some("0"),
+        "without StartLimitIntervalSec=0 in [Unit], a crash-looping collector is left dead"
+    );
+    assert!(unit.get("Service", "StartLimitIntervalSec").is_none());
+    assert!(unit.get("Service", "StartLimitInterval").is_none());
+    assert!(unit
+        .list("Unit", "After")
+        .contains(&"network.target".to_string()));
+    assert_eq!(unit.list("Install", "WantedBy"), ["multi-user.target"]);
+}
+
+/// systemd-sysusers makes the user the unit runs as, a system user whose home is the state
+/// directory and who cannot log in.
+#[test]
+fn the_collector_user_comes_from_its_sysusers_file() {
+    let unit = collector_unit();
+    let user = unit.get("Service", "User").expect("User=");
+    assert_eq!(user, "earshot-collector");
+    assert_eq!(unit.get("Service", "Group"), Some(user));
+    assert!(
+        !unit.is_true("Service", "DynamicUser"),
+        "the administrator runs the other commands as this user on the same database"
+    );
+
+    let root = tempfile::tempdir().unwrap();
+    sysusers_into(root.path(), COLLECTOR_SYSUSERS);
+    let fields = passwd_entry(root.path(), user);
+    let uid: u32 = fields[2].parse().unwrap();
+    assert!(
+        (1..1000).contains(&uid),
+        "a system user (uid below 1000): {fields:?}"
+    );
+    assert_eq!(
+        fields[5],
+        format!("/var/lib/{COLLECTOR_STATE}"),
+        "the user's home is the state directory: {fields:?}"
+    );
+    assert!(fields[6].ends_with("nologin"), "no login shell: {fields:?}");
+    let group = std::fs::read_to_string(root.path().join("etc/group")).unwrap();
+    assert!(
+        group.lines().any(|l| l.starts_with(&format!("{user}:"))),
+        "group {user} is not created:\n{group}"
+    );
+}
+
+/// The entries of a tmpfiles.d file, each as its fields (type, path, mode, user, group, age).
+fn tmpfiles_lines(text: &str) -> Vec<Vec<String>> {
+    text.lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty() && !l.starts_with('#'))
+        .map(|l| l.split_whitespace().map(str::to_string).collect())
+        .collect()
+}
+
+/// The state directory is the service user's alone, both as systemd makes it at start
+/// (StateDirectoryMode=) and as the tmpfiles entry makes it at installation, and every file
+/// the service creates is private (UMask=0077): the database holds phone numbers, free text
+/// and the receipt secret.
+#[test]
+fn the_collector_state_directory_is_private_and_matches_the_tmpfiles_entry() {
+    let unit = collector_unit();
+    let user = unit.get("Service", "User").unwrap();
+    let group = unit.get("Service", "Group").unwrap();
+    assert_eq!(unit.get("Service", "StateDirectoryMode"), Some("0700"));
+    assert_eq!(
+        unit.get("Service", "UMask"),
+        Some("0077"),
+        "the database and its journal files must not be readable by others"
+    );
+
+    let lines = tmpfiles_lines(&read(COLLECTOR_TMPFILE));
+    let state = format!(
+        "/var/lib/{}",
+        unit.get("Service", "StateDirectory").unwrap()
+    );
+    assert_eq!(
+        lines,
+        [vec!["d", state.as_str(), "0700", user, group, "-"]],
+        "{COLLECTOR_TMPFILE} must make exactly the unit's state directory, 0700, owned by the \
+         service's user"
+    );
+
+    // systemd-tmpfiles itself, into a scratch root that has the user from the sysusers file.
+    // Changing the owner to that user needs root; as another user only the entry's text is
+    // checked (above).
+    let is_root = Command::new("id")
+        .arg("-u")
+        .output()
+        .is_ok_and(|o| lossy(&o.stdout).trim() == "0");
+    if !is_root {
+        eprintln!(
+            "not root: systemd-tmpfiles cannot give the directory to {user} here; checked the \
+             entry in {COLLECTOR_TMPFILE} against the unit only"
+        );
+        return;
+    }
+    let root = tempfile::tempdir().unwrap();
+    sysusers_into(root.path(), COLLECTOR_SYSUSERS);
+    let fields = passwd_entry(root.path(), user);
+    let mut root_arg = OsString::from("--root=");
+    root_arg.push(root.path());
+    let file = repo_file(COLLECTOR_TMPFILE);
+    let output = run_tool(
+        "systemd-tmpfiles",
+        &[root_arg.as_os_str(), "--create".as_ref(), file.as_os_str()],
+    );
+    assert!(
+        output.status.success() && output.stderr.is_empty(),
+        "systemd-tmpfiles --create {}: {}\n{}",
+        file.display(),
+        output.status,
+        lossy(&output.stderr)
+    );
+    let made = root.path().join(state.trim_start_matches('/'));
+    let meta = std::fs::metadata(&made)
+        .unwrap_or_else(|e| panic!("systemd-tmpfiles did not make {state}: {e}"));
+    assert!(meta.is_dir(), "{state} is not a directory");
+    assert_eq!(
+        meta.permissions().mode() & 0o7777,
+        0o700,
+        "{state} must be 0700"
+    );
+    assert_eq!(
+        (meta.uid().to_string(), meta.gid().to_string()),
+        (fields[2].clone(), fields[3].clone()),
+        "{state} must belong to {user}"
+    );
+}
+
+/// A systemd resource limit value: "N", "SOFT:HARD" or "infinity", as (soft, hard).
+fn rlimit(value: &str) -> (u64, u64) {
+    let one = |v: &str| match v.trim() {
+        "infinity" => u64::MAX,
+        n => n
+            .parse()
+            .unwrap_or_else(|_| panic!("{value:?} is not a resource limit")),
+    };
+    match value.split_once(':') {
+        Some((soft, hard)) => (one(soft), one(hard)),
+        None => (one(value), one(value)),
+    }
+}
+
+/// systemd starts services with a soft limit of 1024 descriptors; about a thousand idle
+/// connections would use them up, and then every kiosk gets connection errors.
+#[test]
+fn the_collector_has_descriptors_for_a_fleet_of_connections() {
+    assert_eq!(rlimit("65536"), (65536, 65536));
+    assert_eq!(rlimit("1024:524288"), (1024, 524288));
+    assert_eq!(rlimit("infinity").1, u64::MAX);
+
+    let unit = collector_unit();
+    let value = unit
+        .get("Service", "LimitNOFILE")
+        .expect("LimitNOFILE= must be set: the default soft limit is 1024");
+    let (soft, hard) = rlimit(value);
+    assert!(
+        soft >= 8192 && hard >= soft,
+        "LimitNOFILE={value}: at least 8192 descriptors, so that a fleet's connections fit"
+    );
+}
+
+/// A network service with no hardware gets the whole sandbox, unlike the kiosk.
+#[test]
+fn the_collector_sandbox_is_complete() {
+    let unit = collector_unit();
+    assert_eq!(unit.get("Service", "ProtectSystem"), Some("strict"));
+    for key in [
+        "ProtectHome",
+        "PrivateTmp",
+        "PrivateDevices",
+        "NoNewPrivileges",
+        "ProtectKernelTunables",
+        "ProtectKernelModules",
+        "ProtectKernelLogs",
+        "ProtectControlGroups",
+        "ProtectHostname",
+        "ProtectClock",
+        "RestrictNamespaces",
+        "LockPersonality",
+        "MemoryDenyWriteExecute",
+        "RestrictRealtime",
+        "RestrictSUIDSGID",
+        "RemoveIPC",
+        "PrivateUsers",
+    ] {
+        assert!(unit.is_true("Service", key), "{key}=yes is missing");
+    }
+    assert_eq!(unit.get("Service", "ProtectProc"), Some("invisible"));
+    assert_eq!(unit.get("Service", "ProcSubset"), Some("pid"));
+    assert_eq!(
+        unit.get("Service", "SystemCallArchitectures"),
+        Some("native")
+    );
+    assert_eq!(unit.get("Service", "SystemCallErrorNumber"), Some("EPERM"));
+    assert_eq!(
+        unit.get("Service", "CapabilityBoundingSet"),
+        Some(""),
+        "no capabilities at all"
+    );
+    assert_eq!(unit.get("Service", "AmbientCapabilities"), Some(""));
+
+    let families: BTreeSet<String> = unit
+        .list("Service", "RestrictAddressFamilies")
+        .into_iter()
+        .collect();
+    let expected: BTreeSet<String> = ["AF_UNIX", "AF_INET", "AF_INET6"]
+        .map(str::to_string)
+        .into();
+    assert_eq!(
+        families, expected,
+        "RestrictAddressFamilies=: IPv4/IPv6 to serve, AF_UNIX for the journal, nothing else"
+    );
+    // It serves kiosks on whatever networks the fleet is on.
+    assert!(
+        !unit.is_true("Service", "PrivateNetwork"),
+        "the collector serves the network"
+    );
+    assert!(
+        unit.list("Service", "IPAddressDeny").is_empty(),
+        "no IPAddressDeny= by default: kiosks connect from anywhere the fleet is"
+    );
+
+    let filters = unit.values("Service", "SystemCallFilter");
+    assert!(
+        filters.contains(&"@system-service"),
+        "SystemCallFilter=@system-service: {filters:?}"
+    );
+    let denied: BTreeSet<&str> = filters
+        .iter()
+        .filter_map(|f| f.strip_prefix('~'))
+        .flat_map(str::split_whitespace)
+        .collect();
+    for group in ["@privileged", "@resources"] {
+        assert!(
+            denied.contains(group),
+            "SystemCallFilter=~{group} is missing: {filters:?}"
+        );
+    }
+}
+
+/// Every system call group systemd knows, with its members (which may be other groups).
+fn syscall_groups() -> BTreeMap<String, Vec<String>> {
+    let output = run_tool("systemd-analyze", &["syscall-filter".as_ref()]);
+    assert!(
+        output.status.success(),
+        "systemd-analyze syscall-filter: {}",
+        output.status
+    );
+    let mut groups = BTreeMap::new();
+    let mut current: Option<String> = None;
+    for line in lossy(&output.stdout).lines() {
+        if line.starts_with('@') {
+            current = Some(line.trim().to_string());
+            groups.insert(line.trim().to_string(), Vec::new());
+        } else if !line.starts_with(char::is_whitespace) {
+            // A blank line or the "# Ungrouped ..." notes after the groups.
+            current = None;
+        } else if let Some(group) = &current {
+            let item = line.trim();
+            if !item.is_empty() && !item.starts_with('#') {
+                groups.get_mut(group).unwrap().push(item.to_string());
+            }
+        }
+    }
+    assert!(
+        groups.contains_key("@system-service") && groups.contains_key("@resources"),
+        "systemd-analyze syscall-filter listed no groups:\n{}",
+        lossy(&output.stdout)
+    );
+    groups
+}
+
+fn expand(groups: &BTreeMap<String, Vec<String>>, item: &str, into: &mut BTreeSet<String>) {
+    match groups.get(item) {
+        Some(members) => {
+            for member in members {
+                expand(groups, member, into);
+            }
+        }
+        None => {
+            assert!(!item.starts_with('@'), "unknown system call group {item}");
+            into.insert(item.to_string());
+        }
+    }
+}
+
+/// The system calls the unit's SystemCallFilter= lets through, worked out as systemd does for
+/// an allow list: the first assignment is a list to allow, later ones add to it, and those
+/// starting with `~` take their calls out again.
+fn allowed_syscalls(unit: &Unit, groups: &BTreeMap<String, Vec<String>>) -> BTreeSet<String> {
+    let filters = unit.values("Service", "SystemCallFilter");
+    assert!(
+        filters.first().is_some_and(|f| !f.starts_with('~')),
+        "SystemCallFilter= must start with an allow list: {filters:?}"
+    );
+    let mut allowed = BTreeSet::new();
+    for filter in filters {
+        match filter.strip_prefix('~') {
+            None => {
+                for item in filter.split_whitespace() {
+                    expand(groups, item, &mut allowed);
+                }
+            }
+            Some(denied) => {
+                let mut out = BTreeSet::new();
+                for item in denied.split_whitespace() {
+                    expand(groups, item, &mut out);
+                }
+                allowed.retain(|call| !out.contains(call));
+            }
+        }
+    }
+    allowed
+}
+
+/// The collector raises its soft RLIMIT_NOFILE to the hard limit at start. @resources,
+/// which the filter denies, holds the setrlimit system call; glibc's setrlimit() and
+/// getrlimit() (which Rust's libc and rlimit crates call) use prlimit64, which must stay
+/// allowed, with everything a tokio TCP server on SQLite calls.
+#[test]
+fn the_collector_system_call_filter_keeps_raising_its_file_limit_and_serving() {
+    let groups = syscall_groups();
+    let unit = collector_unit();
+    let allowed = allowed_syscalls(&unit, &groups);
+    assert!(
+        !allowed.contains("setrlimit") && !allowed.contains("setpriority"),
+        "setrlimit and setpriority are allowed: the filter no longer denies @resources, or \
+         this evaluation of it is wrong"
+    );
+    for call in [
+        // Raising the descriptor limit.
+        "prlimit64",
+        "getrlimit",
+        // Serving: sockets, readiness, threads.
+        "socket",
+        "bind",
+        "listen",
+        "accept4",
+        "setsockopt",
+        "getsockname",
+        "getpeername",
+        "recvfrom",
+        "sendto",
+        "writev",
+        "shutdown",
+        "epoll_create1",
+        "epoll_ctl",
+        "epoll_wait",
+        "eventfd2",
+        "futex",
+        "clone3",
+        "sched_getaffinity",
+        "rt_sigaction",
+        "sigaltstack",
+        "getrandom",
+        // SQLite: the database and its journal files.
+        "openat",
+        "pread64",
+        "pwrite64",
+        "fcntl",
+        "fsync",
+        "fdatasync",
+        "ftruncate",
+        "unlink",
+        "mmap",
+        "munmap",
+    ] {
+        assert!(
+            allowed.contains(call),
+            "SystemCallFilter= refuses {call}, which the collector needs"
+        );
+    }
+
+    // The same evaluation notices a filter that would refuse prlimit64.
+    let strict = Unit::parse(
+        "strict copy",
+        "[Service]\nSystemCallFilter=@system-service\nSystemCallFilter=~@default\n",
+    );
+    assert!(!allowed_syscalls(&strict, &groups).contains("prlimit64"));
+}
+
+/// systemd's exposure level for the unit, from `systemd-analyze security --offline=yes`.
+fn exposure(dir: &Path, file_name: &str, text: &str) -> f64 {
+    let path = dir.join(file_name);
+    std::fs::write(&path, text).unwrap();
+    let output = run_tool(
+        "systemd-analyze",
+        &[
+            "security".as_ref(),
+            "--offline=yes".as_ref(),
+            "--no-pager".as_ref(),
+            path.as_os_str(),
+        ],
+    );
+    let stdout = lossy(&output.stdout);
+    assert!(
+        output.status.success(),
+        "systemd-analyze security --offline=yes {}: {}\n{stdout}{}",
+        path.display(),
+        output.status,
+        lossy(&output.stderr)
+    );
+    let marker = format!("Overall exposure level for {file_name}:");
+    stdout
+        .lines()
+        .find_map(|l| l.split_once(&marker).map(|(_, rest)| rest.to_string()))
+        .and_then(|rest| rest.split_whitespace().next()?.parse().ok())
+        .unwrap_or_else(|| panic!("no overall exposure level in:\n{stdout}"))
+}
+
+/// systemd rates the sandbox "OK" or better, by its own measure.
+#[test]
+fn systemd_rates_the_collector_sandbox_ok() {
+    let help = run_tool("systemd-analyze", &["--help".as_ref()]);
+    if !lossy(&help.stdout).contains("--offline") {
+        // `security --offline` (reading a unit file rather than asking the running systemd)
+        // came with systemd 250; Debian bookworm has 252. On older systemd this one check
+        // cannot run; every setting it weighs is also checked one by one above.
+        eprintln!(
+            "systemd-analyze has no --offline (systemd < 250): the collector's exposure level \
+             is not rated here"
+        );
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let installed = collector_with_stand_in_binary(dir.path());
+    let level = exposure(dir.path(), "earshot-collector.service", &installed);
+    assert!(
+        level <= MAX_COLLECTOR_EXPOSURE,
+        "systemd-analyze security rates the collector's sandbox {level}, more than \
+         {MAX_COLLECTOR_EXPOSURE}"
+    );
+
+    // The same unit without its sandbox is rated far worse: the rating is of this file.
+    let keep = [
+        "Description",
+        "After",
+        "StartLimitIntervalSec",
+        "Type",
+        "ExecStart",
+        "Environment",
+        "StateDirectory",
+        "Restart",
+        "RestartSec",
+        "User",
+        "Group",
+        "WantedBy",
+    ];
+    let bare: String = installed
+        .lines()
+        .filter(|l| {
+            let key = l.split('=').next().unwrap_or("");
+            !l.contains('=') || l.starts_with('#') || keep.contains(&key)
+        })
+        .map(|l| format!("{l}\n"))
+        .collect();
+    let bare_dir = dir.path().join("bare");
+    std::fs::create_dir(&bare_dir).unwrap();
+    let bare_level = exposure(&bare_dir, "earshot-collector.service", &bare);
+    assert!(
+        bare_level > MAX_COLLECTOR_EXPOSURE + 3.0,
+        "without its sandbox the unit is still rated {bare_level}: the rating does not read it"
+    );
 }
 
 // ---- The udev rules -----------------------------------------------------------------------

@@ -5,9 +5,26 @@
 EARSHOT_BUILD_PACKAGES=(pkg-config libudev-dev libinput-dev libxkbcommon-dev libfontconfig-dev
   libxkbcommon-x11-0 libx11-6 libx11-xcb1 libxcursor1 libxrandr2 libxi6)
 # What the tests use to run the kiosk as a person would: a virtual X display, synthetic taps,
-# screenshots, a pseudo-terminal for serial devices; and systemd's own checkers
-# (systemd-analyze, systemd-sysusers) for the unit files in systemd/.
-EARSHOT_TEST_PACKAGES=(xvfb xauth xdotool imagemagick socat systemd)
+# screenshots, a pseudo-terminal for serial devices; systemd's own checkers
+# (systemd-analyze, systemd-sysusers, systemd-tmpfiles) for the unit files in systemd/ and
+# collector/systemd/; and Python's venv, for the Python tools below.
+EARSHOT_TEST_PACKAGES=(xvfb xauth xdotool imagemagick socat systemd python3 python3-venv)
+# Python tools tests/openapi.rs runs: PyYAML reads docs/openapi.yaml, openapi-spec-validator
+# checks it against OpenAPI 3.1. They go into a virtual environment of the project's own,
+# target/python-tools, so that no system Python is changed.
+EARSHOT_PYTHON_TOOLS=(pyyaml openapi-spec-validator)
+EARSHOT_PYTHON_VENV=target/python-tools
+
+ensure_python_tools() {
+  local python="$EARSHOT_PYTHON_VENV/bin/python3"
+  if [ -x "$python" ] && "$python" -c "import yaml, openapi_spec_validator" 2>/dev/null; then
+    return
+  fi
+  echo "Installing Python tools into $EARSHOT_PYTHON_VENV: ${EARSHOT_PYTHON_TOOLS[*]}"
+  rm -rf "$EARSHOT_PYTHON_VENV"
+  python3 -m venv "$EARSHOT_PYTHON_VENV"
+  "$python" -m pip install --quiet --disable-pip-version-check "${EARSHOT_PYTHON_TOOLS[@]}"
+}
 # What scripts/bench adds: Python (with ctypes and Xlib) watches the screen for the first frame.
 EARSHOT_BENCH_PACKAGES=(python3)
 
