@@ -99,6 +99,22 @@ enum Command {
     },
 }
 
+/// SIGTERM (how systemd stops a service) or SIGINT (Ctrl-C).
+async fn stop_signal() {
+    use tokio::signal::unix::{signal, SignalKind};
+    match signal(SignalKind::terminate()) {
+        Ok(mut term) => {
+            tokio::select! {
+                _ = term.recv() => {}
+                _ = tokio::signal::ctrl_c() => {}
+            }
+        }
+        Err(_) => {
+            let _ = tokio::signal::ctrl_c().await;
+        }
+    }
+}
+
 fn parse_site(text: &str) -> Result<SiteId, String> {
     SiteId::parse(text.trim()).map_err(|e| e.to_string())
 }
@@ -208,10 +224,8 @@ fn run(cli: Cli, out: &mut dyn Write) -> Result<(), Failure> {
                 tracing::info!(%local, db = %cli.db.display(), surveys = known.0.len(),
                     max_connections = settings.max_connections, "collector ready");
                 let service = app(AppState::new(store, known, limits));
-                serve(listener, service, settings, async {
-                    let _ = tokio::signal::ctrl_c().await;
-                })
-                .await;
+                serve(listener, service, settings, stop_signal()).await;
+                tracing::info!("collector stopped");
                 Ok(())
             })
         }

@@ -558,3 +558,26 @@ fn the_database_is_owner_only_whatever_the_umask() {
     );
     assert_eq!(mode(&dir.path().join("out.csv")), 0o600);
 }
+
+#[test]
+fn systemds_stop_signal_ends_the_collector_cleanly() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut server = start(dir.path(), &[]);
+    assert!(health_within(&server.addr, Duration::from_secs(1)).is_some());
+    let pid = server.child.id().to_string();
+    assert!(Command::new("kill")
+        .args(["-TERM", &pid])
+        .status()
+        .unwrap()
+        .success());
+    let until = Instant::now() + Duration::from_secs(15);
+    let status = loop {
+        if let Some(status) = server.child.try_wait().unwrap() {
+            break status;
+        }
+        assert!(Instant::now() < until, "still running 15 s after SIGTERM");
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    assert!(status.success(), "{status:?}: {}", server.log_text());
+    assert!(server.log_text().contains("collector stopped"));
+}
