@@ -46,13 +46,14 @@ impl earshot::sink::ResponseSink for Sink {
 }
 
 /// Fills the kiosk's queue with realistic responses (the simulated visitor), each enqueued
-/// durably as the kiosk would.
-fn fill(db: &Path, count: usize) {
+/// durably as the kiosk would, under the kiosk's own device id (the collector accepts a
+/// response only from the device it names).
+fn fill(db: &Path, device_id: &str, count: usize) {
     let (_, text) = earshot::config::DEMO_SURVEYS[0];
     let survey = Arc::new(earshot::core::survey::parse(text, "shop").unwrap());
     let ids = DeviceIds {
         site_id: "bench-site".into(),
-        device_id: "bench-kiosk".into(),
+        device_id: device_id.into(),
         run_id: None,
     };
     let queue = Queue::open(db).unwrap().queue;
@@ -206,7 +207,7 @@ fn main() {
     backlog.provision(&collector_db, &server);
     eprintln!("filling the queue with {BACKLOG} responses...");
     let fill_started = Instant::now();
-    fill(&backlog.dir.join("responses.db"), BACKLOG);
+    fill(&backlog.dir.join("responses.db"), "backlog-kiosk", BACKLOG);
     let fill_s = fill_started.elapsed().as_secs_f64();
     let queue_bytes = std::fs::metadata(backlog.dir.join("responses.db"))
         .map(|m| m.len())

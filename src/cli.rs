@@ -79,6 +79,10 @@ pub enum Command {
         /// The site this device stands in; refused if the code was made for another
         #[arg(long)]
         site: Option<String>,
+        /// Move this device to the code's site when its id is enrolled at another site
+        /// (without it, the collector refuses and nothing changes)
+        #[arg(long)]
+        reassign: bool,
     },
     /// Turn touch input to match display.rotation: writes a udev rule (run as root) and
     /// reloads udev
@@ -133,11 +137,14 @@ pub fn main() -> ExitCode {
                 .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
         )
         .with_writer(std::io::stderr)
+        // A log line that cannot be written is dropped, never reported on standard error
+        // (which is the very writer that failed): see `crate::output`.
+        .log_internal_errors(false)
         .init();
     match run_command(cli) {
         Ok(code) => code,
         Err(message) => {
-            eprintln!("earshot: {message}");
+            errln!("earshot: {message}");
             ExitCode::from(2)
         }
     }
@@ -148,8 +155,20 @@ fn run_command(cli: Cli) -> Result<ExitCode, String> {
         return Ok(check_survey(path));
     }
     // The config file may not exist yet: provisioning writes it.
-    if let Command::Provision { server, code, site } = &cli.command {
-        return crate::upload_cli::provision(cli.config.as_deref(), server, code, site.as_deref());
+    if let Command::Provision {
+        server,
+        code,
+        site,
+        reassign,
+    } = &cli.command
+    {
+        return crate::upload_cli::provision(
+            cli.config.as_deref(),
+            server,
+            code,
+            site.as_deref(),
+            *reassign,
+        );
     }
     let (config, source) = Config::load(cli.config.as_deref()).map_err(|e| e.to_string())?;
     tracing::info!(config = %source, device = %config.device.id, site = %config.device.site, "configuration");
@@ -233,7 +252,7 @@ fn run_command(cli: Cli) -> Result<ExitCode, String> {
 fn touch_rotation(config: &Config, rules_dir: &Path, no_reload: bool) -> Result<ExitCode, String> {
     let rotation = config.display.rotation;
     let path = crate::display::write_touch_rule(rules_dir, rotation)?;
-    println!(
+    outln!(
         "touch turned for display.rotation = {rotation}: {}",
         path.display()
     );
@@ -253,7 +272,7 @@ fn touch_rotation(config: &Config, rules_dir: &Path, no_reload: bool) -> Result<
                 ));
             }
         }
-        println!("udev reloaded; restart the kiosk (`sudo systemctl restart earshot`) to pick the touchscreen up again");
+        outln!("udev reloaded; restart the kiosk (`sudo systemctl restart earshot`) to pick the touchscreen up again");
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -265,13 +284,13 @@ fn scanner_listen(
     count: Option<u64>,
     alarms: &Alarms,
 ) -> Result<ExitCode, String> {
-    use std::io::Write;
     let settings = config.scanner.settings(port)?.ok_or_else(|| {
         "no scanner is configured: pass --port /dev/ttyACM0 (or set [scanner] port)".to_string()
     })?;
-    println!(
+    outln!(
         "listening on {} at {} baud; scan a code (Ctrl-C to stop)",
-        settings.port, settings.baud
+        settings.port,
+        settings.baud
     );
     let status = std::sync::Arc::new(std::sync::Mutex::new(
         crate::scanner::serial::ScannerStatus {
@@ -291,22 +310,22 @@ fn scanner_listen(
             } else {
                 "not a code (NUL or not UTF-8)"
             };
-            let mut out = std::io::stdout().lock();
-            let _ = writeln!(
-                out,
+            // A reader that went away (`| head -1`) ends the command here.
+            outln!(
                 "frame {}: {} ({} bytes, {verdict})",
                 seen.get(),
                 frame.shown(),
                 frame.bytes.len()
             );
-            let _ = out.flush();
         },
         || count.is_some_and(|n| seen.get() >= n),
     );
     let counts = status.lock().map(|s| s.counts).unwrap_or_default();
-    println!(
+    outln!(
         "{} codes, {} not codes, {} overlong frames discarded",
-        counts.frames, counts.garbage, counts.overlong
+        counts.frames,
+        counts.garbage,
+        counts.overlong
     );
     Ok(ExitCode::SUCCESS)
 }
@@ -316,13 +335,13 @@ fn check_survey(path: &Path) -> ExitCode {
     let text = match read_survey_text(path) {
         Ok(t) => t,
         Err(e) => {
-            eprintln!("{e}");
+            errln!("{e}");
             return ExitCode::FAILURE;
         }
     };
     match survey::parse(&text, &name) {
         Ok(s) => {
-            println!(
+            outln!(
                 "{name}: OK — survey \"{}\" version {}, {} steps, languages {}",
                 s.id,
                 s.version,
@@ -332,8 +351,8 @@ fn check_survey(path: &Path) -> ExitCode {
             ExitCode::SUCCESS
         }
         Err(errors) => {
-            eprintln!("{errors}");
-            eprintln!(
+            errln!("{errors}");
+            errln!(
                 "{name}: {} problem(s); the kiosk will not use this file until they are fixed",
                 errors.0.len()
             );
@@ -342,11 +361,33 @@ fn check_survey(path: &Path) -> ExitCode {
     }
 }
 
-/// Reads a survey file, refusing what is not text with a message that says so.
+/// Reads a survey file, refusing what is not text with a message that says so. Every survey
+/// the kiosk reads (`check-survey`, `run --survey`, the configured file, the last good copy)
+/// comes through here, so none is read past [`earshot_protocol::MAX_SURVEY_FILE_BYTES`]: the
+/// length on disk is checked first, and the reading itself stops one byte past the limit,
+/// because a pipe, a device or a file still being written tells no true length.
 fn read_survey_text(path: &Path) -> Result<String, String> {
-    let bytes = std::fs::read(path).map_err(|e| {
+    use std::io::Read;
+    let limit = earshot_protocol::MAX_SURVEY_FILE_BYTES;
+    let cannot_read = |e: std::io::Error| {
         format!("{}: cannot read the survey file: {e}. Fix: check the path and that the file may be read", path.display())
-    })?;
+    };
+    let file = std::fs::File::open(path).map_err(cannot_read)?;
+    let on_disk = file
+        .metadata()
+        .ok()
+        .filter(|m| m.is_file())
+        .map(|m| m.len());
+    if let Some(len) = on_disk.filter(|&len| len > limit) {
+        return Err(survey_too_large(path, Some(len)));
+    }
+    let mut bytes = Vec::with_capacity(on_disk.unwrap_or(0) as usize);
+    file.take(limit + 1)
+        .read_to_end(&mut bytes)
+        .map_err(cannot_read)?;
+    if bytes.len() as u64 > limit {
+        return Err(survey_too_large(path, None));
+    }
     String::from_utf8(bytes).map_err(|e| {
         format!(
             "{}: the file is not UTF-8 text (bad byte at position {}). Fix: save it as UTF-8 from your editor",
@@ -354,6 +395,19 @@ fn read_survey_text(path: &Path) -> Result<String, String> {
             e.utf8_error().valid_up_to()
         )
     })
+}
+
+/// Why a survey file over the limit is refused; `len` when the file system knows it.
+fn survey_too_large(path: &Path, len: Option<u64>) -> String {
+    let limit_mib = earshot_protocol::MAX_SURVEY_FILE_BYTES / (1024 * 1024);
+    let size = match len {
+        Some(len) => format!("is {:.1} MB", len as f64 / 1_000_000.0),
+        None => format!("goes on past {limit_mib} MiB"),
+    };
+    format!(
+        "{}: the file {size}; a survey file may be at most {limit_mib} MiB, so this is almost certainly not the intended file (a survey in every language of a large council is well under 200 KB). Fix: check that the path names the survey file",
+        path.display()
+    )
 }
 
 /// The last survey that loaded cleanly is kept beside the data, so a broken update does not
@@ -392,7 +446,7 @@ fn load_survey(
         },
         Err(e) => e,
     };
-    let fallback = std::fs::read_to_string(last_good_path())
+    let fallback = read_survey_text(&last_good_path())
         .ok()
         .and_then(|text| survey::parse(&text, "last good survey").ok());
     match fallback {
@@ -414,8 +468,9 @@ fn load_survey(
 fn remember_good_survey(text: &str) {
     let path = last_good_path();
     let result = (|| -> std::io::Result<()> {
+        // The kiosk's state folder, where the responses are kept too.
         if let Some(dir) = path.parent() {
-            std::fs::create_dir_all(dir)?;
+            crate::files::create_private_dir_all(dir)?;
         }
         let temp = path.with_extension("toml.tmp");
         std::fs::write(&temp, text)?;

@@ -143,24 +143,24 @@ pub fn screenshot(
 
     if timings {
         match first_frame {
-            Ok(age) => println!("first_frame_ms={}", age.as_millis()),
+            Ok(age) => outln!("first_frame_ms={}", age.as_millis()),
             Err(e) => {
                 tracing::warn!(error = %e, "the process start time is unknown");
-                println!("first_frame_ms=unknown");
+                outln!("first_frame_ms=unknown");
             }
         }
         // The start time comes from /proc in clock ticks, so the figure is only that fine.
-        println!(
+        outln!(
             "first_frame_resolution_ms={}",
             1000 / clock_ticks_per_second()
         );
-        println!("frame_ms={:.2}", frame.as_secs_f64() * 1000.0);
-        println!("frame_size={size}");
-        println!(
+        outln!("frame_ms={:.2}", frame.as_secs_f64() * 1000.0);
+        outln!("frame_size={size}");
+        outln!(
             "idle_next_timer_ms={}",
             next_timer.map_or_else(|| "none".to_string(), |d| d.as_millis().to_string())
         );
-        println!("idle_animations={animating}");
+        outln!("idle_animations={animating}");
     }
     Ok(ExitCode::SUCCESS)
 }

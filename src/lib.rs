@@ -6,6 +6,10 @@
 //! (the Slint bridge), `headless` (the screen drawn without a display); `config`, `simulate`
 //! and `cli` make the thin entry point.
 
+// First: the printing macros every command uses.
+#[macro_use]
+pub mod output;
+
 pub mod alarms;
 pub mod cli;
 pub mod clock;

@@ -110,29 +110,29 @@ fn stats(path: &Path, json: bool) -> Result<ExitCode, String> {
     if json {
         let text = serde_json::to_string(&report)
             .map_err(|e| format!("cannot format the statistics: {e}. Fix: report this message"))?;
-        println!("{text}");
+        outln!("{text}");
         if !exists {
             // On stderr so that stdout stays one JSON object for scripts.
-            eprintln!("{missing_note}");
+            errln!("{missing_note}");
         }
     } else {
         if !exists {
-            println!("{missing_note}");
+            outln!("{missing_note}");
         }
-        println!("database:        {}", report.database);
-        println!("pending (unsent): {}", report.pending);
-        println!("being uploaded:  {}", report.claimed);
-        println!("uploaded:        {}", report.acked);
-        println!("dead (refused):  {}", report.dead);
-        println!("total:           {}", report.total);
+        outln!("database:        {}", report.database);
+        outln!("pending (unsent): {}", report.pending);
+        outln!("being uploaded:  {}", report.claimed);
+        outln!("uploaded:        {}", report.acked);
+        outln!("dead (refused):  {}", report.dead);
+        outln!("total:           {}", report.total);
         let oldest = match age_seconds {
             Some(s) => format!("{} ago", human_age(s)),
             None => "none waiting".to_string(),
         };
-        println!("oldest unsent:   {oldest}");
-        println!("database size:   {}", megabytes(report.db_bytes));
+        outln!("oldest unsent:   {oldest}");
+        outln!("database size:   {}", megabytes(report.db_bytes));
         if report.dead > 0 {
-            println!(
+            outln!(
                 "{} response(s) were refused by the receiver; see them with \
                  `earshot queue export --state dead --out FILE`, retry with \
                  `earshot queue retry-dead`",
@@ -247,7 +247,7 @@ fn export(
     write_atomically(out, contents.as_bytes())?;
 
     let which = state.map(RowState::as_str).unwrap_or("all");
-    println!(
+    outln!(
         "wrote {} record(s) ({which}) from {} to {}",
         exported.rows.len(),
         source.display(),
@@ -256,11 +256,11 @@ fn export(
     if problems.is_empty() {
         Ok(ExitCode::SUCCESS)
     } else {
-        println!("{} problem(s):", problems.len());
+        outln!("{} problem(s):", problems.len());
         for problem in &problems {
-            println!("  - {problem}");
+            outln!("  - {problem}");
         }
-        println!(
+        outln!(
             "Everything readable was written. Fix: keep the database file for inspection and \
              report these problems"
         );
@@ -427,7 +427,10 @@ fn write_atomically(path: &Path, contents: &[u8]) -> Result<(), String> {
             path.join("responses.jsonl").display()
         ));
     }
-    crate::files::replace_atomically(path, contents, None).map_err(|e| fail(e.step, e.error))
+    // Visitors' answers: private whatever the umask, and whatever the mode of a file it
+    // replaces.
+    crate::files::replace_atomically(path, contents, Some(crate::files::PRIVATE_FILE_MODE))
+        .map_err(|e| fail(e.step, e.error))
 }
 
 fn retry_dead(path: &Path, id: Option<&str>) -> Result<ExitCode, String> {
@@ -457,7 +460,7 @@ fn retry_dead(path: &Path, id: Option<&str>) -> Result<ExitCode, String> {
             path.display()
         )),
         _ => {
-            println!(
+            outln!(
                 "{retried} dead response(s) put back in the queue; they are uploaded with the \
                  next batches"
             );

@@ -34,11 +34,32 @@ pub fn parse(text: &str) -> Result<Vec<u8>, String> {
     Ok(bytes)
 }
 
+/// What a collector hands out at provisioning.
+const PROVISIONED_SECRET_BYTES: usize = 32;
+
+/// A secret from a collector's enrolment reply, as it will be written: exactly 64 hex digits
+/// (lowercased). The reason never contains the text itself, which is a secret.
+pub fn check_provisioned(text: &str) -> Result<String, String> {
+    let digits = PROVISIONED_SECRET_BYTES * 2;
+    if text.len() != digits || !text.bytes().all(|b| b.is_ascii_hexdigit()) {
+        return Err(format!(
+            "it must be {digits} hexadecimal digits, and is {} characters{}",
+            text.chars().count(),
+            if text.chars().all(|c| c.is_ascii_hexdigit()) {
+                ""
+            } else {
+                " with some that are not hexadecimal digits"
+            }
+        ));
+    }
+    Ok(text.to_ascii_lowercase())
+}
+
 /// Writes the secret (hex) with mode 0600, replacing the file atomically.
 pub fn write(path: &Path, secret_hex: &str) -> Result<(), String> {
     parse(secret_hex).map_err(|e| format!("the receipt secret cannot be used: {e}"))?;
     if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-        std::fs::create_dir_all(dir)
+        crate::files::create_private_dir_all(dir)
             .map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
     }
     let text = format!("{}\n", secret_hex.trim().to_ascii_lowercase());
@@ -170,6 +191,26 @@ mod tests {
         assert_eq!(loaded.secret, hex::decode(hex_text).unwrap());
         assert_eq!(mode(&path), 0o600);
         assert!(write(&path, "abcd").unwrap_err().contains("at least 16"));
+    }
+
+    #[test]
+    fn a_provisioned_secret_is_exactly_64_hex_digits() {
+        let good = "00112233445566778899aabbccddeeff00112233445566778899AABBCCDDEEFF";
+        assert_eq!(check_provisioned(good).unwrap(), good.to_ascii_lowercase());
+        for bad in [
+            &good[..62],
+            &format!("{good}00"),
+            &format!("{}\n", &good[..63]),
+            &format!("{}zz", &good[..62]),
+            "",
+        ] {
+            let e = check_provisioned(bad).unwrap_err();
+            assert!(e.contains("64 hexadecimal digits"), "{bad:?}: {e}");
+            assert!(
+                bad.is_empty() || !e.contains(bad),
+                "the secret is not shown: {e}"
+            );
+        }
     }
 
     #[test]

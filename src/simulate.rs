@@ -12,7 +12,6 @@ use crate::core::survey::{ReceiptMode, StepKind, Survey};
 use crate::core::visit::{ContactField, DeviceIds, Event, Kiosk, Screen};
 use crate::sink::ResponseSink;
 use crate::storage::Queue;
-use std::io::Write;
 
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
 pub struct Summary {
@@ -89,9 +88,8 @@ pub fn run(
         let ok = match rx.recv() {
             Ok(Ok(())) => {
                 if options.print_committed {
-                    let mut out = std::io::stdout().lock();
-                    let _ = writeln!(out, "committed {id}");
-                    let _ = out.flush();
+                    // Flushed at once: a harness that kills the process reads it.
+                    outln!("committed {id}");
                 }
                 true
             }
@@ -279,24 +277,24 @@ pub fn run_and_report(
     let started = Instant::now();
     let summary = run(survey, ids, sink, visits, seed, options);
     let elapsed = started.elapsed();
-    println!(
+    outln!(
         "simulated {} visits (seed {seed}) in {:.2} s",
         summary.visits,
         elapsed.as_secs_f64()
     );
     for (outcome, n) in &summary.outcomes {
-        println!("  {outcome:<10} {n}");
+        outln!("  {outcome:<10} {n}");
     }
-    println!("  answers    {}", summary.answers);
-    println!("  misuse     {} flagged (kept)", summary.flagged_misuse);
-    println!(
+    outln!("  answers    {}", summary.answers);
+    outln!("  misuse     {} flagged (kept)", summary.flagged_misuse);
+    outln!(
         "stored {} of {} in {}",
         summary.stored,
         summary.visits,
         sink.describe()
     );
     if summary.store_failures > 0 {
-        println!(
+        outln!(
             "NOT STORED: {} (see the log for why)",
             summary.store_failures
         );

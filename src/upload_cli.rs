@@ -5,7 +5,8 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::Arc;
 
-use earshot_protocol::EnrollRequest;
+use earshot_protocol::text::visible;
+use earshot_protocol::{DeviceId, DeviceToken, EnrollReply, EnrollRequest, SiteId};
 
 use crate::alarms::Alarms;
 use crate::config::{Config, SYSTEM_CONFIG_PATH};
@@ -39,29 +40,35 @@ pub fn upload_once(config: &Config, survey: &Survey, alarms: &Alarms) -> Result<
         let code = loop {
             match uploader.pass(&queue).await {
                 Pass::Delivered(d) => {
-                    println!(
-                        "sent {} responses ({} bytes): {} accepted, {} already there, {} rejected",
-                        d.responses, d.bytes_sent, d.accepted, d.duplicate, d.rejected
+                    outln!(
+                        "sent {} responses ({} bytes): {} accepted, {} already there, \
+                         {} rejected",
+                        d.responses,
+                        d.bytes_sent,
+                        d.accepted,
+                        d.duplicate,
+                        d.rejected
                     );
                     total.add(&d);
                 }
                 Pass::Empty => {
                     if let Err(e) = uploader.heartbeat(&queue).await {
-                        println!("status not sent: {}", e.message());
+                        outln!("status not sent: {}", e.message());
                     }
                     break ExitCode::SUCCESS;
                 }
                 Pass::Failed { wait, error } if wait.is_zero() => {
-                    println!("{error}; trying smaller batches");
+                    outln!("{error}; trying smaller batches");
                 }
                 Pass::Failed { error, .. } => {
-                    println!("stopped: {error}");
+                    outln!("stopped: {error}");
                     break ExitCode::FAILURE;
                 }
                 Pass::Unauthorized { error } => {
-                    println!("stopped: device not authorised: {error}");
-                    println!(
-                        "provision it again with `earshot provision --server {server} --code CODE`"
+                    outln!("stopped: device not authorised: {error}");
+                    outln!(
+                        "provision it again with `earshot provision --server {server} \
+                         --code CODE`"
                     );
                     break ExitCode::FAILURE;
                 }
@@ -71,7 +78,7 @@ pub fn upload_once(config: &Config, survey: &Survey, alarms: &Alarms) -> Result<
         drop(uploader);
         let _ = queue.release_all_claimed();
         let stats = queue.stats().map_err(|e| e.to_string())?;
-        println!(
+        outln!(
             "{} delivered ({} new, {} already there), {} rejected; {} waiting, {} set aside",
             total.accepted + total.duplicate,
             total.accepted,
@@ -146,12 +153,16 @@ fn hostname() -> String {
 
 /// Enrols the device with the collector: exchanges the one-time code for a device token,
 /// keeps the token in the state directory (mode 0600), and writes the server into the config
-/// file, keeping its comments and everything else in it.
+/// file, keeping its comments and everything else in it. The reply is judged whole before
+/// anything is written: a reply that is not a well-formed enrolment of this device writes
+/// neither the token, nor the receipt secret, nor the config. A device id enrolled at another
+/// site moves to the code's site only with `reassign`.
 pub fn provision(
     config_path: Option<&Path>,
     server: &str,
     code: &str,
     site: Option<&str>,
+    reassign: bool,
 ) -> Result<ExitCode, String> {
     let server_url = check_server_url(server)?;
     let config_path: PathBuf = config_path
@@ -168,11 +179,7 @@ pub fn provision(
             text.parse::<toml_edit::DocumentMut>()
                 .map_err(|e| format!("{}: {e}", config_path.display()))?,
         ),
-        None => {
-            let mut config = Config::demo();
-            config.device.id = hostname();
-            (config, toml_edit::DocumentMut::new())
-        }
+        None => (Config::demo(), toml_edit::DocumentMut::new()),
     };
     let client = Client::new(&ClientSettings {
         server: server_url.clone(),
@@ -180,29 +187,57 @@ pub fn provision(
         connect_timeout: std::time::Duration::from_secs(config.upload.connect_timeout_s),
         request_timeout: std::time::Duration::from_secs(config.upload.request_timeout_s),
     })?;
-    // A device id left empty (the package's config) becomes the machine's hostname: unique
-    // in a fleet whose Pis were named, where a shared default would let kiosks take over
-    // each other's enrolment.
-    let device_id = match config.device.id.trim() {
-        "" => hostname(),
-        id => id.to_string(),
+    // A device id left empty (the package's config), or no config yet, becomes the machine's
+    // hostname: unique in a fleet whose Pis were named, where a shared default would let
+    // kiosks take over each other's enrolment.
+    let configured = existing.is_some().then(|| config.device.id.trim());
+    let device_id = match configured.filter(|id| !id.is_empty()) {
+        Some(id) => DeviceId::parse(id).map_err(|e| {
+            format!(
+                "{e}. Fix: change `[device] id` in {} to a name such as library-lobby-1",
+                config_path.display()
+            )
+        })?,
+        None => {
+            let name = hostname();
+            DeviceId::parse(&name).map_err(|e| {
+                format!(
+                    "this machine's name cannot be the device id: {e}. Fix: set `[device] id` in {} to a name such as library-lobby-1",
+                    config_path.display()
+                )
+            })?
+        }
     };
+    let site = site
+        .map(|s| SiteId::parse(s.trim()))
+        .transpose()
+        .map_err(|e| format!("--site cannot be used: {e}"))?;
     let request = EnrollRequest {
         code: code.trim().to_string(),
-        device_id,
-        site: site.map(str::to_string),
+        device_id: device_id.to_string(),
+        site: site.map(|s| s.to_string()),
+        reassign,
     };
     let reply = runtime()?
         .block_on(client.enroll(&request))
         .map_err(|e| match e {
-            SendError::Unauthorized(m) | SendError::Refused(m) => format!("enrolment refused: {m}"),
+            // 409 at enrolment: the device id is enrolled at another site.
+            SendError::Unauthorized(m) | SendError::Refused(m) | SendError::InProgress(m) => {
+                format!("enrolment refused: {m}")
+            }
             other => format!(
                 "cannot reach the collector at {server_url}: {}",
                 other.message()
             ),
         })?;
+    let reply = check_enrolment(&reply, &device_id).map_err(|problem| {
+        format!(
+            "{problem}; nothing was written. Fix: check that --server {} is your Earshot collector",
+            server_url.as_str().trim_end_matches('/')
+        )
+    })?;
     let token_path = config.token_path();
-    token::write(&token_path, &reply.token)?;
+    token::write(&token_path, reply.token.as_str())?;
     crate::files::hand_to_service_user(&[&token_path])?;
     let secret_note = match &reply.receipt_secret {
         Some(secret) => {
@@ -215,25 +250,75 @@ pub fn provision(
         }
         None => String::new(),
     };
-    doc["device"]["id"] = toml_edit::value(reply.device_id.clone());
-    doc["device"]["site"] = toml_edit::value(reply.site.clone());
+    doc["device"]["id"] = toml_edit::value(reply.device_id.as_str());
+    doc["device"]["site"] = toml_edit::value(reply.site.as_str());
     doc["upload"]["server"] = toml_edit::value(server_url.as_str().trim_end_matches('/'));
     let text = doc.to_string();
     // Refuse to write a file the kiosk would then not start with.
     Config::parse(&text, &config_path).map_err(|e| e.to_string())?;
     write_atomically(&config_path, text.as_bytes())?;
-    println!(
+    outln!(
         "enrolled device {} at site {} with {}",
         reply.device_id,
         reply.site,
         server_url.as_str().trim_end_matches('/')
     );
-    println!(
+    outln!(
         "device token kept in {} (readable by this user only){secret_note}",
         token_path.display()
     );
-    println!("configuration written to {}", config_path.display());
+    outln!("configuration written to {}", config_path.display());
     Ok(ExitCode::SUCCESS)
+}
+
+/// An enrolment reply found well formed: every value is what its type says.
+#[derive(Debug)]
+struct Enrolment {
+    device_id: DeviceId,
+    site: SiteId,
+    token: DeviceToken,
+    /// 64 hex digits.
+    receipt_secret: Option<String>,
+}
+
+/// Judges a collector's enrolment reply for `asked`. The reply comes from the network: each
+/// value is checked before it reaches a file, a terminal or a header, and shown through
+/// [`visible`] when refused. The token is never shown.
+fn check_enrolment(reply: &EnrollReply, asked: &DeviceId) -> Result<Enrolment, String> {
+    let device_id = DeviceId::parse(&reply.device_id).map_err(|e| {
+        format!(
+            "the collector's reply sets device \"{}\" which is not a valid device id: {e}",
+            visible(&reply.device_id)
+        )
+    })?;
+    if device_id != *asked {
+        return Err(format!(
+            "the collector's reply enrols device \"{device_id}\", but this device asked as \"{asked}\""
+        ));
+    }
+    let site = SiteId::parse(&reply.site).map_err(|e| {
+        format!(
+            "the collector's reply sets site \"{}\" which is not a valid site id: {e}",
+            visible(&reply.site)
+        )
+    })?;
+    let token = DeviceToken::parse(&reply.token).map_err(|e| {
+        format!("the collector's reply gives a device token that cannot be used: {e}")
+    })?;
+    let receipt_secret = match &reply.receipt_secret {
+        None => None,
+        Some(secret) => Some(
+            crate::receipt_secret::check_provisioned(secret).map_err(|e| {
+                format!("the collector's reply gives a receipt secret that cannot be used: {e}")
+            })?,
+        ),
+    };
+    Ok(Enrolment {
+        device_id,
+        site,
+        token,
+        receipt_secret,
+    })
 }
 
 /// Replaces the config file in one step, keeping its permissions.

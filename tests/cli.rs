@@ -5,6 +5,7 @@ use std::process::{Command, Output};
 
 use earshot::core::record::Outcome;
 mod common;
+mod process;
 
 use common::read_records;
 
@@ -261,4 +262,220 @@ fn touch_rotation_writes_the_udev_rule_for_the_configured_rotation() {
         assert!(!out.status.success(), "{extra}");
         assert!(text(&out).contains(expected), "{extra}: {}", text(&out));
     }
+}
+
+/// `earshot ARGS` with its output captured and its state in `state`, watched by
+/// [`process::run_measured`].
+fn measured(args: &[&str], config: Option<&Path>, state: &Path) -> process::Measured {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_earshot"));
+    cmd.args(args)
+        .env_remove("EARSHOT_CONFIG")
+        .env("HOME", state)
+        .env("STATE_DIRECTORY", state)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped());
+    if let Some(c) = config {
+        cmd.env("EARSHOT_CONFIG", c);
+    }
+    // Killed past 600 MB: a survey read whole could take the machine.
+    process::run_measured(cmd, std::time::Duration::from_secs(60), 600.0)
+}
+
+/// The most memory refusing a survey file may take: the kiosk's own working set, with room
+/// to spare, and nowhere near a file read and parsed whole.
+const SURVEY_PEAK_RSS_BOUND_MB: f64 = 100.0;
+
+#[test]
+fn a_survey_file_far_too_large_is_refused_before_it_is_read() {
+    let dir = tempfile::tempdir().unwrap();
+    // A survey with 200,000 options: about 10 MB, and 2 MiB is the most a survey file may be.
+    let mut big = String::from(
+        "format = 1\nid = \"big\"\nversion = \"1\"\nlanguages = [\"en\"]\n\n[attract]\ntitle = { en = \"Hello\" }\n\n[thanks]\nmessage = { en = \"Thanks\" }\n\n[[steps]]\nid = \"which\"\nkind = \"choice\"\nquestion = { en = \"Which?\" }\noptions = [\n",
+    );
+    for i in 0..200_000 {
+        big.push_str(&format!(
+            "  {{ id = \"option-{i}\", label = {{ en = \"Option {i}\" }} }},\n"
+        ));
+    }
+    big.push_str("]\n");
+    let file = dir.path().join("big.toml");
+    std::fs::write(&file, &big).unwrap();
+    let megabytes = format!("{:.1} MB", big.len() as f64 / 1e6);
+
+    let out = measured(&["check-survey", file.to_str().unwrap()], None, dir.path());
+    out.assert_ended_by_itself();
+    assert_eq!(out.status.code(), Some(1), "{}", out.text());
+    assert!(
+        out.stderr.contains(&format!(
+            "big.toml: the file is {megabytes}; a survey file may be at most 2 MiB, so this is almost certainly not the intended file"
+        )) && out.stderr.contains("Fix:"),
+        "{}",
+        out.text()
+    );
+    assert!(
+        out.elapsed < std::time::Duration::from_secs(5),
+        "{:?}",
+        out.elapsed
+    );
+    assert!(
+        out.peak_rss_mb < SURVEY_PEAK_RSS_BOUND_MB,
+        "check-survey of {megabytes} peaked at {:.0} MB",
+        out.peak_rss_mb
+    );
+
+    // A device or pipe tells no length: the reading itself stops past the limit.
+    let zero = measured(&["check-survey", "/dev/zero"], None, dir.path());
+    zero.assert_ended_by_itself();
+    assert_eq!(zero.status.code(), Some(1), "{}", zero.text());
+    assert!(
+        zero.stderr
+            .contains("/dev/zero: the file goes on past 2 MiB; a survey file may be at most 2 MiB"),
+        "{}",
+        zero.text()
+    );
+    assert!(
+        zero.peak_rss_mb < SURVEY_PEAK_RSS_BOUND_MB,
+        "check-survey /dev/zero peaked at {:.0} MB",
+        zero.peak_rss_mb
+    );
+
+    // The kiosk's own survey (`run --survey`, `simulate --survey`) is read the same way; with
+    // no last good survey to fall back on, it does not start.
+    let config = write_config(dir.path(), "");
+    let simulate = measured(
+        &[
+            "simulate",
+            "--visits",
+            "1",
+            "--survey",
+            file.to_str().unwrap(),
+        ],
+        Some(&config),
+        dir.path(),
+    );
+    simulate.assert_ended_by_itself();
+    assert_eq!(simulate.status.code(), Some(2), "{}", simulate.text());
+    assert!(
+        simulate.stderr.contains("at most 2 MiB"),
+        "{}",
+        simulate.text()
+    );
+    assert!(simulate.peak_rss_mb < SURVEY_PEAK_RSS_BOUND_MB);
+    eprintln!(
+        "peak resident memory: check-survey of {megabytes}: {:.0} MB, of /dev/zero: {:.0} MB, simulate: {:.0} MB",
+        out.peak_rss_mb, zero.peak_rss_mb, simulate.peak_rss_mb
+    );
+}
+
+/// How a command ended whose standard output was closed before it wrote anything, as
+/// `earshot … | head -1` leaves it once head has its line. Standard error is captured, or
+/// closed too with `close_stderr`.
+fn with_stdout_closed(
+    args: &[&str],
+    config: Option<&Path>,
+    close_stderr: bool,
+) -> process::Measured {
+    let (reader, writer) = std::io::pipe().unwrap();
+    drop(reader);
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_earshot"));
+    cmd.args(args)
+        .env_remove("EARSHOT_CONFIG")
+        .env("HOME", std::env::temp_dir())
+        .stdout(writer);
+    if close_stderr {
+        let (reader, writer) = std::io::pipe().unwrap();
+        drop(reader);
+        cmd.stderr(writer);
+    } else {
+        cmd.stderr(std::process::Stdio::piped());
+    }
+    if let Some(c) = config {
+        cmd.env("EARSHOT_CONFIG", c)
+            .env("STATE_DIRECTORY", c.parent().unwrap());
+    }
+    process::run_measured(cmd, std::time::Duration::from_secs(60), 600.0)
+}
+
+#[test]
+fn no_command_panics_when_its_output_is_closed() {
+    let dir = tempfile::tempdir().unwrap();
+    let refused = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let nobody = format!("http://{}", refused.local_addr().unwrap());
+    drop(refused);
+    let config = write_config(
+        dir.path(),
+        &format!(
+            "[upload]\nserver = \"{nobody}\"\nconnect_timeout_s = 2\ntoken_path = \"{}\"\n",
+            dir.path().join("device-token").display()
+        ),
+    );
+    std::fs::write(
+        dir.path().join("device-token"),
+        "test-token-0123456789abcdef\n",
+    )
+    .unwrap();
+    let out = earshot(
+        &["simulate", "--visits", "40", "--seed", "2"],
+        Some(&config),
+    );
+    assert!(out.status.success(), "{}", text(&out));
+    let shop = format!("{}/assets/surveys/shop.toml", env!("CARGO_MANIFEST_DIR"));
+    let broken = dir.path().join("broken.toml");
+    std::fs::write(
+        &broken,
+        std::fs::read_to_string(&shop)
+            .unwrap()
+            .replace("kind = \"", "kind = \"no-such-"),
+    )
+    .unwrap();
+    let export = dir.path().join("export.jsonl");
+
+    // 141: the closed pipe ended the command quietly, as a shell shows for any tool.
+    let closed = Some(141);
+    let cases: Vec<(Vec<&str>, bool, Option<i32>)> = vec![
+        (vec!["queue", "stats"], false, closed),
+        (vec!["queue", "stats", "--json"], false, closed),
+        (vec!["check-survey", &shop], false, closed),
+        // Its problems go to standard error: closed too, they are dropped, never a panic.
+        (
+            vec!["check-survey", broken.to_str().unwrap()],
+            true,
+            Some(1),
+        ),
+        (vec!["simulate", "--visits", "50"], false, closed),
+        (
+            vec!["simulate", "--visits", "50", "--print-committed"],
+            true,
+            closed,
+        ),
+        (
+            vec!["queue", "export", "--out", export.to_str().unwrap()],
+            false,
+            closed,
+        ),
+        (
+            vec!["scanner", "listen", "--port", "/nonexistent/tty"],
+            false,
+            closed,
+        ),
+        (vec!["upload", "--once"], false, closed),
+        // clap writes the help itself, and ignores a closed pipe.
+        (vec!["--help"], false, Some(0)),
+        (vec!["queue", "--help"], true, Some(0)),
+    ];
+    for (args, close_stderr, expected) in cases {
+        let out = with_stdout_closed(&args, Some(&config), close_stderr);
+        out.assert_ended_by_itself();
+        assert_eq!(out.status.code(), expected, "{args:?}: {}", out.text());
+        assert!(
+            !out.stderr.contains("cannot write"),
+            "{args:?}: {}",
+            out.text()
+        );
+    }
+    // The export was written whole before its report line found nobody reading.
+    assert_eq!(
+        std::fs::read_to_string(&export).unwrap().lines().count(),
+        read_records(&dir.path().join("responses.db")).len()
+    );
 }

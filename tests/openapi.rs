@@ -58,7 +58,10 @@ fn repo_file(relative: &str) -> PathBuf {
 
 /// The Pythons to try: the one on PATH, then Debian's, which python3-yaml installs into.
 const PYTHONS: [&str; 3] = [
-    concat!(env!("CARGO_MANIFEST_DIR"), "/target/python-tools/bin/python3"),
+    concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/target/python-tools/bin/python3"
+    ),
     "python3",
     "/usr/bin/python3",
 ];

@@ -639,3 +639,193 @@ fn an_unreadable_record_is_exported_with_its_problem() {
         assert!(written.contains("could not be read"), "{written}");
     }
 }
+
+fn mode(path: &Path) -> u32 {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::metadata(path)
+        .unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+        .permissions()
+        .mode()
+        & 0o7777
+}
+
+fn set_mode(path: &Path, mode: u32) {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode)).unwrap();
+}
+
+/// `earshot ARGS` run by a shell whose umask is `umask`, as a person's login shell may be.
+fn under_umask(umask: &str, config: &Path, state: &Path, args: &[&str]) -> Command {
+    let mut command = Command::new("sh");
+    command
+        .arg("-c")
+        .arg(format!("umask {umask} && exec \"$0\" \"$@\""))
+        .arg(env!("CARGO_BIN_EXE_earshot"))
+        .args(args)
+        .env("EARSHOT_CONFIG", config)
+        .env("STATE_DIRECTORY", state)
+        .env("HOME", state);
+    command
+}
+
+/// The store's file and the two SQLite keeps beside it while it is open.
+fn store_files(db: &Path) -> [PathBuf; 3] {
+    let side = |suffix: &str| PathBuf::from(format!("{}{suffix}", db.display()));
+    [db.to_path_buf(), side("-wal"), side("-shm")]
+}
+
+/// Waits for `earshot upload` (which keeps the store open) to have opened it.
+fn wait_until_open(db: &Path, uploader: &mut std::process::Child) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while !store_files(db).iter().all(|f| f.exists()) {
+        assert!(
+            uploader.try_wait().unwrap().is_none(),
+            "the uploader stopped"
+        );
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the store was not opened"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+}
+
+#[test]
+fn the_store_and_its_folder_are_private_whatever_the_umask() {
+    for umask in ["000", "022"] {
+        let dir = tempfile::tempdir().unwrap();
+        // A shared folder the kiosk did not make: never changed.
+        set_mode(dir.path(), 0o755);
+        let state = dir.path().join("state");
+        std::fs::create_dir(&state).unwrap();
+        let folder = dir.path().join("new");
+        let db = folder.join("inner/responses.db");
+        let config = dir.path().join("earshot.toml");
+        // A collector nobody runs: `earshot upload` keeps the store open, waiting.
+        std::fs::write(
+            &config,
+            format!(
+                "[device]\nid = \"k\"\nsite = \"s\"\n[storage]\npath = \"{}\"\n[upload]\nserver = \"http://127.0.0.1:9\"\n",
+                db.display()
+            ),
+        )
+        .unwrap();
+        let out = under_umask(umask, &config, &state, &["simulate", "--visits", "3"])
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "umask {umask}: {}", text(&out));
+        assert_eq!(mode(&folder), 0o700, "umask {umask}");
+        assert_eq!(mode(&folder.join("inner")), 0o700, "umask {umask}");
+        assert_eq!(mode(&db), 0o600, "umask {umask}");
+        assert_eq!(mode(dir.path()), 0o755, "umask {umask}");
+
+        // While the store is open, its -wal and -shm exist, and are as private.
+        let mut uploader = under_umask(umask, &config, &state, &["upload"])
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        wait_until_open(&db, &mut uploader);
+        for file in store_files(&db) {
+            assert_eq!(mode(&file), 0o600, "umask {umask}: {}", file.display());
+        }
+        // Killed: the -wal and -shm stay, as after a power cut. Loosened by hand, all
+        // three are made private again when the store is next opened.
+        let _ = uploader.kill();
+        let _ = uploader.wait();
+        for file in store_files(&db) {
+            set_mode(&file, 0o644);
+        }
+        let mut uploader = under_umask(umask, &config, &state, &["upload"])
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+        while store_files(&db).iter().any(|f| mode(f) != 0o600) {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "umask {umask}: not tightened: {:o} {:o} {:o}",
+                mode(&db),
+                mode(&store_files(&db)[1]),
+                mode(&store_files(&db)[2])
+            );
+            assert!(
+                uploader.try_wait().unwrap().is_none(),
+                "the uploader stopped"
+            );
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+        let _ = uploader.kill();
+        let _ = uploader.wait();
+    }
+}
+
+#[test]
+fn a_quarantined_store_stays_private_whatever_the_umask() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("responses.db");
+    let config = dir.path().join("earshot.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[device]\nid = \"k\"\nsite = \"s\"\n[storage]\npath = \"{}\"\n",
+            db.display()
+        ),
+    )
+    .unwrap();
+    std::fs::write(
+        &db,
+        "not a database, but perhaps someone's answers ".repeat(200),
+    )
+    .unwrap();
+    set_mode(&db, 0o644);
+    let out = under_umask("000", &config, dir.path(), &["simulate", "--visits", "1"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", text(&out));
+    let quarantine = dir.path().join("quarantine");
+    assert_eq!(mode(&quarantine), 0o700);
+    let moved: Vec<PathBuf> = std::fs::read_dir(&quarantine)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    assert_eq!(moved.len(), 1, "{moved:?}");
+    assert!(std::fs::read_to_string(&moved[0])
+        .unwrap()
+        .starts_with("not a database"));
+    assert_eq!(mode(&moved[0]), 0o600);
+    assert_eq!(mode(&db), 0o600, "the fresh store");
+}
+
+#[test]
+fn an_export_is_private_whatever_the_umask() {
+    let k = kiosk();
+    k.simulate(5, 3);
+    let out_file = k.path("export.jsonl");
+    for format in ["jsonl", "csv"] {
+        let out = under_umask(
+            "000",
+            &k.config,
+            k.dir.path(),
+            &[
+                "queue",
+                "export",
+                "--format",
+                format,
+                "--out",
+                out_file.to_str().unwrap(),
+            ],
+        )
+        .output()
+        .unwrap();
+        assert!(out.status.success(), "{}", text(&out));
+        assert_eq!(mode(&out_file), 0o600, "{format}");
+        // Replacing a file others could read makes the new one private too.
+        set_mode(&out_file, 0o644);
+    }
+    assert_eq!(
+        std::fs::read_to_string(&out_file).unwrap().lines().count(),
+        6
+    );
+}

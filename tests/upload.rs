@@ -4,7 +4,9 @@
 //! the kiosk committed is at the collector exactly once, or still kept on the kiosk.
 
 mod net;
+mod process;
 
+use std::process::Stdio;
 use std::time::Duration;
 
 use net::{assert_exactly_once, wait_for, Collector, Fault, Kiosk, Proxy};
@@ -638,4 +640,301 @@ fn a_device_left_without_an_id_is_enrolled_under_its_hostname() {
     assert!(config.contains(&format!("id = \"{hostname}\"")), "{config}");
     let devices = collector.cli(&["devices"]);
     assert!(String::from_utf8_lossy(&devices.stdout).contains(&hostname));
+}
+
+#[test]
+fn moving_a_device_to_another_site_takes_reassign_and_its_responses_follow_the_token() {
+    let dir = tempfile::tempdir().unwrap();
+    let collector = Collector::start(dir.path(), &[]);
+    let kiosk = Kiosk::new(dir.path(), &collector.url(), "");
+    kiosk.provision(&collector, &collector.url());
+    let code = collector.enroll_code("other-site");
+    let refused = kiosk.run(&["provision", "--server", &collector.url(), "--code", &code]);
+    assert!(!refused.status.success());
+    let message = String::from_utf8_lossy(&refused.stderr);
+    assert!(
+        message.contains("enrolled at site \"test-site\"") && message.contains("--reassign"),
+        "{message}"
+    );
+    let config = std::fs::read_to_string(&kiosk.config).unwrap();
+    assert!(config.contains("site = \"test-site\""), "{config}");
+    // Still enrolled where it was: its responses are taken.
+    let before = kiosk.simulate(2, 1);
+    drain_with_uploader(&kiosk, Duration::from_secs(30));
+    assert_exactly_once(&before, &collector);
+
+    let moved = kiosk.run(&[
+        "provision",
+        "--server",
+        &collector.url(),
+        "--code",
+        &code,
+        "--reassign",
+    ]);
+    assert!(
+        moved.status.success(),
+        "{}",
+        String::from_utf8_lossy(&moved.stderr)
+    );
+    let config = std::fs::read_to_string(&kiosk.config).unwrap();
+    assert!(config.contains("site = \"other-site\""), "{config}");
+    let after = kiosk.simulate(2, 2);
+    drain_with_uploader(&kiosk, Duration::from_secs(30));
+    let all: Vec<String> = before.iter().chain(&after).cloned().collect();
+    assert_exactly_once(&all, &collector);
+}
+
+/// A token the kiosk sends as it is; the servers below never check it.
+const ANY_TOKEN: &str = "test-token-0123456789abcdef";
+
+/// Runs `earshot ARGS` for `kiosk`, watching its memory.
+fn measured(kiosk: &Kiosk, args: &[&str]) -> process::Measured {
+    let mut command = kiosk.command(args);
+    command.stdout(Stdio::piped()).stderr(Stdio::piped());
+    // Killed past 600 MB: without the limit, an endless reply would take the machine.
+    process::run_measured(command, Duration::from_secs(40), 600.0)
+}
+
+/// The most memory `upload --once` or `provision` may take against any server: the kiosk's
+/// own working set and one reply at its limit, with room to spare, on a device with 1 GB.
+const PEAK_RSS_BOUND_MB: f64 = 150.0;
+
+#[test]
+fn an_endless_reply_is_cut_off_at_its_limit_and_nothing_queued_is_lost() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Proxy::standalone(|_, _| Fault::EndlessReply);
+    let kiosk = Kiosk::new(dir.path(), &server.url(), "");
+    // Time enough for gigabytes over loopback: only the reply limit can end the reading early.
+    let config = std::fs::read_to_string(&kiosk.config).unwrap();
+    std::fs::write(
+        &kiosk.config,
+        config.replace("request_timeout_s = 2", "request_timeout_s = 30"),
+    )
+    .unwrap();
+    std::fs::write(kiosk.dir.join("device-token"), format!("{ANY_TOKEN}\n")).unwrap();
+    let config_before = std::fs::read(&kiosk.config).unwrap();
+
+    // Nothing waiting: only the status is sent, and its reply may be 64 KiB.
+    let status = measured(&kiosk, &["upload", "--once"]);
+    status.assert_ended_by_itself();
+    assert!(
+        status
+            .stdout
+            .contains("status not sent: the receiver's reply is over 64 KiB"),
+        "{}",
+        status.text()
+    );
+
+    let committed = kiosk.simulate(3, 5);
+    assert_eq!(committed.len(), 3);
+    let streamed_before = server.streamed.load(std::sync::atomic::Ordering::Relaxed);
+    let upload = measured(&kiosk, &["upload", "--once"]);
+    upload.assert_ended_by_itself();
+    assert_eq!(upload.status.code(), Some(1), "{}", upload.text());
+    assert!(
+        upload.stdout.contains(
+            "stopped: the receiver's reply is over 8 MiB, far more than an Earshot collector sends; check [upload] server"
+        ),
+        "{}",
+        upload.text()
+    );
+    assert!(
+        upload.elapsed < Duration::from_secs(10),
+        "{:?}",
+        upload.elapsed
+    );
+    assert!(
+        upload.peak_rss_mb < PEAK_RSS_BOUND_MB,
+        "upload --once peaked at {:.0} MB",
+        upload.peak_rss_mb
+    );
+    // The reply really went past the limit: the limit, not the server, ended it.
+    let streamed = server.streamed.load(std::sync::atomic::Ordering::Relaxed) - streamed_before;
+    assert!(
+        streamed > 8 * 1024 * 1024,
+        "only {streamed} bytes were sent"
+    );
+    // Everything is still waiting, none of it held by the aborted batch.
+    let stats = kiosk.queue_stats();
+    assert_eq!(stats["pending"], 3, "{stats}");
+    assert_eq!(stats["claimed"], 0, "{stats}");
+
+    let provision = measured(
+        &kiosk,
+        &[
+            "provision",
+            "--server",
+            &server.url(),
+            "--code",
+            "ABCD-EFGH",
+        ],
+    );
+    provision.assert_ended_by_itself();
+    assert_eq!(provision.status.code(), Some(2), "{}", provision.text());
+    assert!(
+        provision
+            .stderr
+            .contains("the receiver's reply is over 64 KiB"),
+        "{}",
+        provision.text()
+    );
+    assert!(
+        provision.elapsed < Duration::from_secs(10),
+        "{:?}",
+        provision.elapsed
+    );
+    assert!(
+        provision.peak_rss_mb < PEAK_RSS_BOUND_MB,
+        "provision peaked at {:.0} MB",
+        provision.peak_rss_mb
+    );
+    assert_eq!(std::fs::read(&kiosk.config).unwrap(), config_before);
+    assert_eq!(
+        std::fs::read_to_string(kiosk.dir.join("device-token")).unwrap(),
+        format!("{ANY_TOKEN}\n")
+    );
+    eprintln!(
+        "peak resident memory: upload --once {:.0} MB (status {:.0} MB), provision {:.0} MB",
+        upload.peak_rss_mb, status.peak_rss_mb, provision.peak_rss_mb
+    );
+}
+
+/// A 200 enrolment reply with these fields changed from a well-formed one for `test-kiosk`.
+fn enrol_reply(change: impl FnOnce(&mut serde_json::Value)) -> Fault {
+    let mut reply = serde_json::json!({
+        "device_id": "test-kiosk",
+        "site": "test-site",
+        "token": "a".repeat(64),
+        "server_time": "2026-01-01T00:00:00Z",
+        "receipt_secret": "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff",
+    });
+    change(&mut reply);
+    Fault::Reply {
+        status: 200,
+        headers: vec![("Content-Type".into(), "application/json".into())],
+        body: reply.to_string(),
+    }
+}
+
+#[test]
+fn an_enrolment_reply_that_is_not_well_formed_writes_nothing() {
+    let cases: Vec<(&str, Fault, &str)> = vec![
+        (
+            "a site that clears the screen",
+            enrol_reply(|r| r["site"] = "evil\u{1b}[2J".into()),
+            "the collector's reply sets site \"evil\\u{001b}[2J\" which is not a valid site id",
+        ),
+        (
+            "a token that adds a header",
+            enrol_reply(|r| r["token"] = format!("{}\r\nX-Evil: 1", "a".repeat(32)).into()),
+            "the collector's reply gives a device token that cannot be used",
+        ),
+        (
+            "another device's enrolment",
+            enrol_reply(|r| r["device_id"] = "other-kiosk".into()),
+            "the collector's reply enrols device \"other-kiosk\", but this device asked as \"test-kiosk\"",
+        ),
+        (
+            "a device id that reorders text",
+            enrol_reply(|r| r["device_id"] = "test-kiosk\u{202e}".into()),
+            "which is not a valid device id",
+        ),
+        (
+            "a receipt secret too short",
+            enrol_reply(|r| r["receipt_secret"] = "abcd".into()),
+            "the collector's reply gives a receipt secret that cannot be used: it must be 64 hexadecimal digits",
+        ),
+    ];
+    for (what, reply, expected) in cases {
+        let dir = tempfile::tempdir().unwrap();
+        let server = Proxy::standalone(move |_, _| reply.clone());
+        let kiosk = Kiosk::new(dir.path(), "https://feedback.example.org", "");
+        let config_before = std::fs::read(&kiosk.config).unwrap();
+        let out = kiosk.run(&[
+            "provision",
+            "--server",
+            &server.url(),
+            "--code",
+            "ABCD-EFGH",
+        ]);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{what}: {stderr}");
+        assert!(stderr.contains(expected), "{what}: {stderr}");
+        assert!(
+            stderr.contains("nothing was written") && stderr.contains("Fix: check that --server"),
+            "{what}: {stderr}"
+        );
+        assert!(
+            !stderr.contains('\u{1b}') && !stderr.contains('\u{202e}'),
+            "{what}: {stderr:?}"
+        );
+        assert!(
+            !stderr.contains(&"a".repeat(32)),
+            "{what}: the token is never shown"
+        );
+        assert_eq!(
+            std::fs::read(&kiosk.config).unwrap(),
+            config_before,
+            "{what}"
+        );
+        assert!(!kiosk.dir.join("device-token").exists(), "{what}");
+        assert!(!kiosk.dir.join("receipt-secret").exists(), "{what}");
+        assert_eq!(server.seen.lock().unwrap().len(), 1, "{what}: asked once");
+    }
+}
+
+#[test]
+fn a_device_id_that_cannot_be_sent_is_refused_before_asking() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Proxy::standalone(|_, _| enrol_reply(|_| {}));
+    let kiosk = Kiosk::new(dir.path(), "https://feedback.example.org", "");
+    let config = std::fs::read_to_string(&kiosk.config).unwrap();
+    std::fs::write(
+        &kiosk.config,
+        config.replace("id = \"test-kiosk\"", "id = \"lobby kiosk\\u001b[31m\""),
+    )
+    .unwrap();
+    let config_before = std::fs::read(&kiosk.config).unwrap();
+    let out = kiosk.run(&[
+        "provision",
+        "--server",
+        &server.url(),
+        "--code",
+        "ABCD-EFGH",
+    ]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("the device id lobby kiosk\\u{001b}[31m has a space")
+            && stderr.contains(&format!(
+                "Fix: change `[device] id` in {}",
+                kiosk.config.display()
+            )),
+        "{stderr}"
+    );
+    assert!(!stderr.contains('\u{1b}'), "{stderr:?}");
+    assert!(server.seen.lock().unwrap().is_empty(), "nothing was sent");
+    assert_eq!(std::fs::read(&kiosk.config).unwrap(), config_before);
+    assert!(!kiosk.dir.join("device-token").exists());
+
+    // The same reply for a well-formed id is written: the refusals above are the checks'.
+    std::fs::write(&kiosk.config, config).unwrap();
+    let out = kiosk.run(&[
+        "provision",
+        "--server",
+        &server.url(),
+        "--code",
+        "ABCD-EFGH",
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(
+        std::fs::read_to_string(kiosk.dir.join("device-token"))
+            .unwrap()
+            .trim(),
+        "a".repeat(64)
+    );
 }

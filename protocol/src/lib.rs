@@ -206,6 +206,11 @@ pub struct EnrollRequest {
     /// The site the installer expects; refused if the code was made for another site.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub site: Option<String>,
+    /// Move the device to the code's site if its id is enrolled at another one. Without it
+    /// such an enrolment is refused (`device_enrolled_elsewhere`). Left out when false, so
+    /// that receivers which do not know it still read the request.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub reassign: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

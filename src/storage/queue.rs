@@ -1,5 +1,11 @@
 //! The response queue over one SQLite file. Every operation is one transaction, so a crash
 //! or power cut leaves each record in exactly one state.
+//!
+//! The store holds visitors' answers and contact details: its file, the -wal and -shm files
+//! beside it, and anything moved to quarantine are mode 0600, and the folders the store
+//! creates 0700, whatever the umask (see [`crate::files`]). The kiosk makes the file itself
+//! before SQLite opens it, because SQLite gives the -wal and -shm it creates later the mode
+//! of the database file.
 
 use std::path::{Path, PathBuf};
 use std::sync::{Mutex, MutexGuard, PoisonError};
@@ -179,7 +185,7 @@ impl Queue {
     ) -> Result<Opened, StorageError> {
         let path = path.as_ref().to_path_buf();
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-            std::fs::create_dir_all(dir)
+            crate::files::create_private_dir_all(dir)
                 .map_err(|e| StorageError::from_io("create the folder for", &path, e))?;
         }
         check_writable(&path)?;
@@ -195,6 +201,7 @@ impl Queue {
             }
         }
 
+        make_store_private(&path)?;
         let mut conn = open_connection(&path, &options, OpenFlags::default())
             .map_err(|e| StorageError::from_sqlite(&path, &e))?;
         let sql = |e: rusqlite::Error| StorageError::from_sqlite(&path, &e);
@@ -763,6 +770,38 @@ fn health_check(path: &Path, options: &QueueOptions) -> Result<Health, StorageEr
     }
 }
 
+/// The store's file and the -wal and -shm files SQLite keeps beside it.
+fn store_files(path: &Path) -> [PathBuf; 3] {
+    let side = |suffix: &str| {
+        let mut name = path.as_os_str().to_owned();
+        name.push(suffix);
+        PathBuf::from(name)
+    };
+    [path.to_path_buf(), side("-wal"), side("-shm")]
+}
+
+/// Creates the store's file private (0600) if it is new, and makes an existing one and its
+/// -wal and -shm private: a store made by an older release, or under a looser umask, is
+/// tightened when the kiosk next opens it.
+fn make_store_private(path: &Path) -> Result<(), StorageError> {
+    crate::files::create_private_file(path)
+        .map_err(|e| StorageError::from_io("create", path, e))?;
+    for file in store_files(path) {
+        match crate::files::make_private(&file) {
+            Ok(None) => {}
+            Ok(Some(mode)) => {
+                tracing::warn!(file = %file.display(), mode = format!("{mode:o}"), "a response store file was readable by others; made private (0600)")
+            }
+            // Kept working: refusing to store responses would help no one. The check runs
+            // again at every start.
+            Err(e) => {
+                tracing::warn!(file = %file.display(), error = %e, "a response store file is readable by others and could not be made private")
+            }
+        }
+    }
+    Ok(())
+}
+
 /// Moves a damaged store (and its WAL and index files, which belong to it) into the
 /// quarantine folder under a UTC-stamped name. Moves, never deletes: the data may still be
 /// recoverable by hand. Returns the new path of the main file.
@@ -773,7 +812,8 @@ fn quarantine(path: &Path, reason: &str) -> Result<PathBuf, StorageError> {
         quarantine: dir.clone(),
         detail,
     };
-    std::fs::create_dir_all(&dir).map_err(|e| fail(format!("cannot create the folder: {e}")))?;
+    crate::files::create_private_dir_all(&dir)
+        .map_err(|e| fail(format!("cannot create the folder: {e}")))?;
     let name = path
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
@@ -787,15 +827,19 @@ fn quarantine(path: &Path, reason: &str) -> Result<PathBuf, StorageError> {
         target = dir.join(format!("{name}.{stamp}-{n}.damaged"));
     }
     std::fs::rename(path, &target).map_err(|e| fail(format!("cannot move the file: {e}")))?;
-    for suffix in ["-wal", "-shm"] {
-        let mut side = path.as_os_str().to_owned();
-        side.push(suffix);
-        let side = PathBuf::from(side);
+    let [_, wal, shm] = store_files(path);
+    let [_, wal_target, shm_target] = store_files(&target);
+    for (side, side_target) in [(wal, wal_target), (shm, shm_target)] {
         if side.exists() {
-            let mut side_target = target.as_os_str().to_owned();
-            side_target.push(suffix);
-            std::fs::rename(&side, PathBuf::from(side_target))
+            std::fs::rename(&side, &side_target)
                 .map_err(|e| fail(format!("cannot move {}: {e}", side.display())))?;
+        }
+    }
+    // Still visitors' answers: as private in quarantine as in the store. The files are safe
+    // where they are even if this fails, so it is only logged.
+    for file in store_files(&target) {
+        if let Err(e) = crate::files::make_private(&file) {
+            tracing::warn!(file = %file.display(), error = %e, "a quarantined file is readable by others and could not be made private");
         }
     }
     tracing::error!(

@@ -1,11 +1,17 @@
 //! One upload request and what its reply means. Knows HTTP and the protocol; knows nothing of
 //! the queue, so each reply can be classified (and tested) on its own.
+//!
+//! Every reply is read chunk by chunk against a limit for its kind ([`MAX_BATCH_REPLY_BYTES`],
+//! [`MAX_SMALL_REPLY_BYTES`]): a server that answers with an endless or enormous body (not a
+//! collector, a captive portal, a misconfigured proxy) gets a transient error naming the
+//! limit, and the kiosk's memory never holds more than the limit and one chunk of it.
 
 use std::io::Write;
 use std::net::IpAddr;
 use std::path::Path;
 use std::time::{Duration, SystemTime};
 
+use earshot_protocol::text::visible;
 use earshot_protocol::{
     BatchReply, BatchRequest, DeviceStatus, EnrollReply, EnrollRequest, ErrorReply, ResponseRecord,
     StatusRequest, BATCHES_PATH, ENROLL_PATH, IDEMPOTENCY_KEY, STATUS_PATH,
@@ -15,6 +21,13 @@ use reqwest::StatusCode;
 use uuid::Uuid;
 
 use super::backoff::parse_retry_after;
+
+/// The most a batch reply may be: one result per response for the most responses a batch
+/// may carry, each with a reason, is well under this.
+pub const MAX_BATCH_REPLY_BYTES: usize = 8 * 1024 * 1024;
+/// The most a status or enrolment reply (or any error reply) may be: a few hundred bytes
+/// from a collector.
+pub const MAX_SMALL_REPLY_BYTES: usize = 64 * 1024;
 
 /// Why a send did not deliver, and so what to do next.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -159,7 +172,7 @@ impl Client {
             .send()
             .await
             .map_err(|e| SendError::Transient(describe_reqwest(&e)))?;
-        let reply: BatchReply = read_reply(response).await?;
+        let reply: BatchReply = read_reply(response, MAX_BATCH_REPLY_BYTES).await?;
         if reply.batch_id != batch_id {
             return Err(SendError::Transient(format!(
                 "the receiver answered for batch {} instead of {batch_id}",
@@ -182,7 +195,7 @@ impl Client {
             .send()
             .await
             .map_err(|e| SendError::Transient(describe_reqwest(&e)))?;
-        let _: earshot_protocol::StatusReply = read_reply(response).await?;
+        let _: earshot_protocol::StatusReply = read_reply(response, MAX_SMALL_REPLY_BYTES).await?;
         Ok(())
     }
 
@@ -197,7 +210,7 @@ impl Client {
             .send()
             .await
             .map_err(|e| SendError::Transient(describe_reqwest(&e)))?;
-        read_reply(response).await
+        read_reply(response, MAX_SMALL_REPLY_BYTES).await
     }
 }
 
@@ -231,9 +244,11 @@ fn describe_reqwest(e: &reqwest::Error) -> String {
     }
 }
 
-/// The body of a 200 as `T`, or the error the status code stands for.
+/// The body of a 200 as `T`, or the error the status code stands for. The body is read at
+/// most `limit` bytes far; a longer one is abandoned (the connection dropped) unread.
 async fn read_reply<T: serde::de::DeserializeOwned>(
-    response: reqwest::Response,
+    mut response: reqwest::Response,
+    limit: usize,
 ) -> Result<T, SendError> {
     let status = response.status();
     let retry_after = response
@@ -241,10 +256,68 @@ async fn read_reply<T: serde::de::DeserializeOwned>(
         .get(RETRY_AFTER)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| parse_retry_after(v, SystemTime::now()));
-    let body = response.bytes().await.map_err(|e| {
+    let mut body = CappedBody::new(limit, response.content_length())?;
+    while let Some(chunk) = response.chunk().await.map_err(|e| {
         SendError::Transient(format!("the reply was cut off: {}", describe_reqwest(&e)))
-    })?;
-    classify(status, retry_after, &body)
+    })? {
+        body.push(&chunk)?;
+    }
+    classify(status, retry_after, body.bytes())
+}
+
+/// A reply body gathered up to a limit. Pure, so the limit is tested without a server.
+#[derive(Debug)]
+pub struct CappedBody {
+    limit: usize,
+    bytes: Vec<u8>,
+}
+
+impl CappedBody {
+    /// Refuses at once a body whose announced length (`Content-Length`) is over the limit;
+    /// the announcement is not trusted further than that, so [`CappedBody::push`] counts too.
+    pub fn new(limit: usize, announced: Option<u64>) -> Result<CappedBody, SendError> {
+        if announced.is_some_and(|n| n > limit as u64) {
+            return Err(too_long(limit));
+        }
+        let expected = announced.map_or(0, |n| n as usize);
+        Ok(CappedBody {
+            limit,
+            bytes: Vec::with_capacity(expected.min(limit)),
+        })
+    }
+
+    /// Adds the next chunk, or fails when the body would pass the limit (the chunk is not
+    /// kept).
+    pub fn push(&mut self, chunk: &[u8]) -> Result<(), SendError> {
+        if chunk.len() > self.limit - self.bytes.len() {
+            self.bytes = Vec::new();
+            return Err(too_long(self.limit));
+        }
+        self.bytes.extend_from_slice(chunk);
+        Ok(())
+    }
+
+    pub fn bytes(&self) -> &[u8] {
+        &self.bytes
+    }
+}
+
+fn too_long(limit: usize) -> SendError {
+    SendError::Transient(format!(
+        "the receiver's reply is over {}, far more than an Earshot collector sends; check [upload] server, it may not point at an Earshot collector",
+        size_text(limit)
+    ))
+}
+
+/// A limit as people read it: "8 MiB", "64 KiB".
+fn size_text(bytes: usize) -> String {
+    if bytes >= 1024 * 1024 && bytes.is_multiple_of(1024 * 1024) {
+        format!("{} MiB", bytes / (1024 * 1024))
+    } else if bytes >= 1024 && bytes.is_multiple_of(1024) {
+        format!("{} KiB", bytes / 1024)
+    } else {
+        format!("{bytes} bytes")
+    }
 }
 
 /// What a reply means. Pure, so every status code's handling is tested without a server.
@@ -259,15 +332,16 @@ pub fn classify<T: serde::de::DeserializeOwned>(
         });
     }
     let from_collector = serde_json::from_slice::<ErrorReply>(body).ok();
+    // The server's words go to terminals, logs and the device's status: shown, never acted on.
     let reason = from_collector
         .as_ref()
-        .map(|r| format!("{} ({})", r.error.message, r.error.code))
+        .map(|r| format!("{} ({})", visible(&r.error.message), visible(&r.error.code)))
         .unwrap_or_else(|| {
             let text = String::from_utf8_lossy(&body[..body.len().min(200)]).into_owned();
             if text.trim().is_empty() {
                 "no explanation given".into()
             } else {
-                text
+                visible(&text)
             }
         });
     let message = format!("the receiver answered {status}: {reason}");
@@ -341,6 +415,18 @@ mod tests {
         assert!(
             matches!(err(500, "<html>oops</html>"), SendError::Transient(m) if m.contains("oops"))
         );
+        // What the server says is shown, never acted on by a terminal.
+        let escape = r#"{"error":{"code":"x","message":"no\u001b[2J"}}"#;
+        let shown = err(403, escape);
+        assert!(matches!(shown, SendError::Unauthorized(_)));
+        assert!(shown.message().contains("no\\u{001b}[2J"), "{shown:?}");
+        let shown = err(502, "bad\r\ngateway\u{202e}");
+        assert!(
+            shown
+                .message()
+                .contains("bad\\u{000d}\\u{000a}gateway\\u{202e}"),
+            "{shown:?}"
+        );
         assert!(matches!(err(502, ""), SendError::Transient(_)));
         assert!(matches!(err(408, ""), SendError::Transient(_)));
         let retry = classify::<BatchReply>(
@@ -363,6 +449,54 @@ mod tests {
             err(200, "<html>ok</html>"),
             SendError::Transient(_)
         ));
+    }
+
+    #[test]
+    fn a_reply_over_its_limit_is_refused_by_length_or_by_count() {
+        let over = |e: SendError| matches!(&e, SendError::Transient(m) if m.contains("over 64 KiB") && m.contains("[upload] server"));
+        // Announced too long: refused before a byte is read.
+        assert!(over(
+            CappedBody::new(64 * 1024, Some(64 * 1024 + 1)).unwrap_err()
+        ));
+        // Announced short, or not announced (chunked): counted as it comes.
+        for announced in [None, Some(10)] {
+            let mut body = CappedBody::new(64 * 1024, announced).unwrap();
+            let chunk = vec![b'x'; 1000];
+            for _ in 0..65 {
+                body.push(&chunk).unwrap();
+            }
+            assert_eq!(body.bytes().len(), 65_000);
+            body.push(&chunk[..536]).unwrap();
+            assert_eq!(body.bytes().len(), 64 * 1024, "exactly the limit is fine");
+            assert!(over(body.push(b"x").unwrap_err()));
+        }
+        // One chunk larger than the whole limit.
+        let mut body = CappedBody::new(MAX_BATCH_REPLY_BYTES, None).unwrap();
+        let e = body.push(&vec![0; MAX_BATCH_REPLY_BYTES + 1]).unwrap_err();
+        assert!(e.message().contains("over 8 MiB"), "{e:?}");
+        assert_eq!(size_text(1000), "1000 bytes");
+    }
+
+    #[test]
+    fn a_batch_reply_for_the_largest_batch_fits_its_limit() {
+        let reason = Some(earshot_protocol::Reason::new(
+            earshot_protocol::codes::INVALID_RESPONSE,
+            "the answer to question \"visit-rating\" is not one of the survey's options; check the survey version on the kiosk",
+        ));
+        let reply = BatchReply {
+            batch_id: Uuid::now_v7(),
+            server_time: "2026-01-01T00:00:00Z".into(),
+            results: (0..earshot_protocol::MAX_BATCH_RESPONSES)
+                .map(|index| earshot_protocol::ItemResult {
+                    id: Some(Uuid::now_v7()),
+                    index,
+                    status: earshot_protocol::ItemStatus::Rejected,
+                    reason: reason.clone(),
+                })
+                .collect(),
+        };
+        let len = serde_json::to_vec(&reply).unwrap().len();
+        assert!(len * 4 < MAX_BATCH_REPLY_BYTES, "{len} bytes");
     }
 
     #[test]

@@ -24,7 +24,8 @@ pub fn write(path: &Path, token: &str) -> Result<(), String> {
         .parent()
         .filter(|d| !d.as_os_str().is_empty())
         .unwrap_or(Path::new("."));
-    std::fs::create_dir_all(dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+    crate::files::create_private_dir_all(dir)
+        .map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
     let mut text = token.as_bytes().to_vec();
     text.push(b'\n');
     crate::files::replace_atomically(path, &text, Some(0o600)).map_err(|e| {

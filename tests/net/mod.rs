@@ -1,6 +1,7 @@
 //! Shared by the upload tests: a real `earshot-collector` process on 127.0.0.1, a kiosk
 //! configuration pointing at it, and a small faulty proxy that stands between them and
 //! delays, refuses, cuts or resets requests as a bad network or a struggling server would.
+//! The proxy can also stand alone, answering as a server that is not a collector would.
 #![allow(dead_code)]
 
 use std::collections::HashSet;
@@ -8,6 +9,7 @@ use std::io::{BufRead, BufReader};
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -348,7 +350,14 @@ pub enum Fault {
     Swallow,
     /// Pass it on, and give the client the collector's 200 with only its first result.
     TruncateResults,
+    /// Answer it without asking the collector: 200 with a chunked body that never ends, as a
+    /// misconfigured proxy or a streaming endpoint would. Stops when the client goes away, or
+    /// after [`ENDLESS_FOR`] at the latest.
+    EndlessReply,
 }
+
+/// The longest an endless reply goes on.
+pub const ENDLESS_FOR: Duration = Duration::from_secs(20);
 
 #[derive(Debug, Clone)]
 pub struct Seen {
@@ -362,6 +371,8 @@ pub struct Proxy {
     pub seen: Arc<Mutex<Vec<Seen>>>,
     /// Collector replies the proxy swallowed.
     pub swallowed: Arc<Mutex<usize>>,
+    /// Bytes of endless replies sent so far.
+    pub streamed: Arc<AtomicU64>,
     _runtime: tokio::runtime::Runtime,
 }
 
@@ -383,18 +394,30 @@ impl Proxy {
         let addr = listener.local_addr().unwrap();
         let seen = Arc::new(Mutex::new(Vec::new()));
         let swallowed = Arc::new(Mutex::new(0));
+        let streamed = Arc::new(AtomicU64::new(0));
         let script: Script = Arc::new(script);
         let counter = Arc::new(Mutex::new(std::collections::HashMap::<String, usize>::new()));
-        let (s2, w2) = (seen.clone(), swallowed.clone());
+        let (s2, w2, st2) = (seen.clone(), swallowed.clone(), streamed.clone());
         runtime.spawn(async move {
             loop {
                 let Ok((client, _)) = listener.accept().await else {
                     continue;
                 };
-                let (script, seen, swallowed, counter) =
-                    (script.clone(), s2.clone(), w2.clone(), counter.clone());
+                let (script, seen, swallowed, streamed, counter) = (
+                    script.clone(),
+                    s2.clone(),
+                    w2.clone(),
+                    st2.clone(),
+                    counter.clone(),
+                );
                 tokio::spawn(async move {
-                    let _ = serve(client, upstream, script, seen, swallowed, counter).await;
+                    let counts = Counts {
+                        seen,
+                        swallowed,
+                        streamed,
+                        per_path: counter,
+                    };
+                    let _ = serve(client, upstream, script, counts).await;
                 });
             }
         });
@@ -402,8 +425,19 @@ impl Proxy {
             addr,
             seen,
             swallowed,
+            streamed,
             _runtime: runtime,
         }
+    }
+
+    /// A server with no collector behind it, for scripts that only answer by themselves
+    /// ([`Fault::Reply`], [`Fault::EndlessReply`]). Forwarding from one fails: nothing
+    /// listens upstream.
+    pub fn standalone(script: impl Fn(usize, &str) -> Fault + Send + Sync + 'static) -> Proxy {
+        let nobody = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let upstream = nobody.local_addr().unwrap();
+        drop(nobody);
+        Proxy::start(upstream, script)
     }
 
     pub fn url(&self) -> String {
@@ -505,14 +539,46 @@ fn http_reply(status: u16, headers: &[(String, String)], body: &str) -> Vec<u8> 
     out.into_bytes()
 }
 
+/// What the proxy keeps count of, shared by its connections.
+struct Counts {
+    seen: Arc<Mutex<Vec<Seen>>>,
+    swallowed: Arc<Mutex<usize>>,
+    streamed: Arc<AtomicU64>,
+    per_path: Arc<Mutex<std::collections::HashMap<String, usize>>>,
+}
+
+/// 200 and chunks of a results list, one after another, until the client stops reading.
+async fn stream_endlessly(client: &mut TcpStream, streamed: &AtomicU64) -> std::io::Result<()> {
+    client
+        .write_all(
+            b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n",
+        )
+        .await?;
+    let item = br#"{"id":null,"index":0,"status":"accepted"},"#;
+    let data = item.repeat(64 * 1024 / item.len());
+    let mut chunk = format!("{:x}\r\n", data.len()).into_bytes();
+    chunk.extend_from_slice(&data);
+    chunk.extend_from_slice(b"\r\n");
+    let deadline = Instant::now() + ENDLESS_FOR;
+    while Instant::now() < deadline {
+        client.write_all(&chunk).await?;
+        streamed.fetch_add(data.len() as u64, Ordering::Relaxed);
+    }
+    Ok(())
+}
+
 async fn serve(
     mut client: TcpStream,
     upstream: SocketAddr,
     script: Script,
-    seen: Arc<Mutex<Vec<Seen>>>,
-    swallowed: Arc<Mutex<usize>>,
-    counter: Arc<Mutex<std::collections::HashMap<String, usize>>>,
+    counts: Counts,
 ) -> std::io::Result<()> {
+    let Counts {
+        seen,
+        swallowed,
+        streamed,
+        per_path: counter,
+    } = counts;
     let Some(req) = read_request(&mut client).await? else {
         return Ok(());
     };
@@ -550,6 +616,11 @@ async fn serve(
         }
         Fault::ResetMidRequest => {
             reset(client);
+            return Ok(());
+        }
+        Fault::EndlessReply => {
+            // Ends with an error once the client has gone: that is the expected end.
+            let _ = stream_endlessly(&mut client, &streamed).await;
             return Ok(());
         }
         Fault::ResetMidReply => {
