@@ -2,9 +2,11 @@
 //! batches exactly once (deduplicated by each response's own id, one transaction per batch),
 //! keeps their status, and exports what it holds for the service team.
 
+pub mod accounts;
 pub mod export;
 pub mod files;
 pub mod http;
+pub mod indexed;
 pub mod ingest;
 pub mod serve;
 pub mod status;

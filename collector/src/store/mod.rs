@@ -87,7 +87,7 @@ pub struct StoredResponse {
     pub time_basis: String,
 }
 
-pub trait Store: Send + Sync + 'static {
+pub trait Store: Accounts + Send + Sync + 'static {
     /// Makes a one-time enrolment code for `site`, valid until `expires_at`.
     fn create_enrollment_code(
         &self,
@@ -140,7 +140,7 @@ pub fn rfc3339(t: SystemTime) -> String {
     humantime::format_rfc3339_millis(t).to_string()
 }
 
-fn unix_ms(t: SystemTime) -> i64 {
+pub(crate) fn unix_ms(t: SystemTime) -> i64 {
     t.duration_since(UNIX_EPOCH)
         .map(|d| d.as_millis() as i64)
         .unwrap_or(0)
@@ -152,7 +152,7 @@ pub fn sha256_hex(bytes: &[u8]) -> String {
 }
 
 /// Random bytes from the operating system, as lowercase hex.
-fn random_hex(bytes: usize) -> Result<String, String> {
+pub(crate) fn random_hex(bytes: usize) -> Result<String, String> {
     let mut buf = vec![0u8; bytes];
     getrandom::fill(&mut buf).map_err(|e| format!("no randomness from the system: {e}"))?;
     Ok(buf.iter().map(|b| format!("{b:02x}")).collect())
@@ -186,66 +186,10 @@ fn normalise_code(code: &str) -> String {
         .collect()
 }
 
-const SCHEMA: &[&str] = &[
-    "CREATE TABLE devices (
-        id TEXT PRIMARY KEY,
-        site TEXT NOT NULL,
-        token_hash TEXT NOT NULL UNIQUE,
-        enrolled_at TEXT NOT NULL,
-        revoked_at TEXT,
-        last_seen_at TEXT,
-        last_status_json TEXT
-    );
-    CREATE TABLE enrollment_codes (
-        code_hash TEXT PRIMARY KEY,
-        site TEXT NOT NULL,
-        created_at TEXT NOT NULL,
-        expires_ms INTEGER NOT NULL,
-        used_at TEXT,
-        used_by TEXT
-    );
-    -- One row per response, ever: the primary key is the response's own id, made on the
-    -- kiosk when the visit ended, so a resend can never store it twice.
-    CREATE TABLE responses (
-        id TEXT PRIMARY KEY,
-        device_id TEXT NOT NULL,
-        site_id TEXT NOT NULL,
-        survey_id TEXT NOT NULL,
-        survey_version TEXT NOT NULL,
-        outcome TEXT NOT NULL,
-        started_at TEXT NOT NULL,
-        finished_at TEXT NOT NULL,
-        started_ms INTEGER NOT NULL,
-        time_basis TEXT NOT NULL,
-        received_at TEXT NOT NULL,
-        batch_id TEXT NOT NULL,
-        record_json TEXT NOT NULL
-    );
-    CREATE INDEX responses_by_start ON responses (started_ms);
-    -- The reply given to each batch, so that a replay gets the same answer.
-    CREATE TABLE batches (
-        device_id TEXT NOT NULL,
-        batch_id TEXT NOT NULL,
-        body_hash TEXT NOT NULL,
-        reply_json TEXT NOT NULL,
-        received_at TEXT NOT NULL,
-        PRIMARY KEY (device_id, batch_id)
-    );",
-    // 2: settings of the whole deployment, e.g. the receipt secret every kiosk keys
-    // receipts with.
-    "CREATE TABLE deployment (
-        name TEXT PRIMARY KEY,
-        value TEXT NOT NULL
-    );",
-    // 3: every enrolment, kept: which device id took a token when, for which site, and the
-    // site it was moved from, if any.
-    "CREATE TABLE enrolments (
-        at TEXT NOT NULL,
-        device_id TEXT NOT NULL,
-        site TEXT NOT NULL,
-        moved_from TEXT
-    );",
-];
+mod accounts;
+mod schema;
+pub use accounts::{Accounts, Session};
+use schema::MIGRATIONS;
 
 pub struct SqliteStore {
     conn: Mutex<Connection>,
@@ -274,21 +218,24 @@ impl SqliteStore {
         let version: i64 = conn
             .query_row("PRAGMA user_version", [], |r| r.get(0))
             .map_err(fail)?;
-        if version > SCHEMA.len() as i64 {
+        if version > MIGRATIONS.len() as i64 {
             return Err(StoreError::Database {
                 path: path.to_path_buf(),
                 detail: format!(
                     "made by a newer earshot-collector (version {version}; this one knows up to {}); \
                      run the newer collector",
-                    SCHEMA.len()
+                    MIGRATIONS.len()
                 ),
             });
         }
-        for (i, sql) in SCHEMA.iter().enumerate().skip(version as usize) {
+        for (i, migration) in MIGRATIONS.iter().enumerate().skip(version as usize) {
             let tx = conn
                 .transaction_with_behavior(TransactionBehavior::Immediate)
                 .map_err(fail)?;
-            tx.execute_batch(sql).map_err(fail)?;
+            tx.execute_batch(migration.sql).map_err(fail)?;
+            if let Some(then) = migration.then {
+                then(&tx).map_err(fail)?;
+            }
             tx.execute_batch(&format!("PRAGMA user_version = {}", i + 1))
                 .map_err(fail)?;
             tx.commit().map_err(fail)?;
@@ -530,6 +477,14 @@ impl Store for SqliteStore {
                                     a.record_json,
                                 ])
                                 .map_err(|e| e.to_string())?;
+                            if n == 1 {
+                                schema::write_index(
+                                    &tx,
+                                    &record.id.to_string(),
+                                    &crate::indexed::IndexedResponse::of(record),
+                                )
+                                .map_err(|e| e.to_string())?;
+                            }
                             ItemResult {
                                 id: Some(record.id),
                                 index: a.index,
@@ -800,5 +755,111 @@ mod tests {
         assert_eq!(mode(&dir.path().join("state/c.db-wal")), 0o600);
         assert_eq!(mode(&dir.path().join("state/c.db-shm")), 0o600);
         assert_eq!(mode(&dir.path().join("state")), 0o700);
+    }
+}
+
+#[cfg(test)]
+mod upgrade_tests {
+    use std::os::unix::fs::PermissionsExt;
+
+    use super::*;
+
+    /// `tests/fixtures/collector-v2.db` was written by the collector before responses were
+    /// stored for questions (schema 2): one device, three responses through the real
+    /// `/v1/batches`, with reasons, a comment, a contact request and a misuse flag.
+    #[test]
+    fn a_database_of_the_previous_schema_is_upgraded_with_nothing_lost() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("c.db");
+        std::fs::copy(
+            concat!(
+                env!("CARGO_MANIFEST_DIR"),
+                "/tests/fixtures/collector-v2.db"
+            ),
+            &path,
+        )
+        .unwrap();
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).unwrap();
+        let before: Vec<String> = {
+            let conn = Connection::open(&path).unwrap();
+            assert_eq!(
+                conn.query_row("PRAGMA user_version", [], |r| r.get::<_, i64>(0))
+                    .unwrap(),
+                2
+            );
+            let mut stmt = conn
+                .prepare("SELECT record_json FROM responses ORDER BY id")
+                .unwrap();
+            let rows = stmt
+                .query_map([], |r| r.get(0))
+                .unwrap()
+                .map(Result::unwrap)
+                .collect();
+            rows
+        };
+        assert_eq!(before.len(), 3);
+        let store = SqliteStore::open(&path).unwrap();
+        assert_eq!(
+            std::fs::metadata(&path).unwrap().permissions().mode() & 0o777,
+            0o600
+        );
+        let conn = store.lock();
+        let after: Vec<String> = conn
+            .prepare("SELECT record_json FROM responses ORDER BY id")
+            .unwrap()
+            .query_map([], |r| r.get(0))
+            .unwrap()
+            .map(Result::unwrap)
+            .collect();
+        assert_eq!(after, before, "every record is kept as it was received");
+        let columns: Vec<(String, String, bool, Option<String>, Option<i64>)> = conn
+            .prepare(
+                "SELECT reference, language, misuse, service, rating_value FROM responses
+                 ORDER BY reference",
+            )
+            .unwrap()
+            .query_map([], |r| {
+                Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
+            })
+            .unwrap()
+            .map(Result::unwrap)
+            .collect();
+        assert_eq!(
+            columns,
+            [
+                (
+                    "K7M2-Q".into(),
+                    "en".into(),
+                    false,
+                    Some("checkout".into()),
+                    Some(1)
+                ),
+                (
+                    "P3X9-T".into(),
+                    "cy".into(),
+                    false,
+                    Some("checkout".into()),
+                    Some(5)
+                ),
+                ("W4C7-A".into(), "en".into(), true, None, Some(5)),
+            ]
+        );
+        let count = |sql: &str| conn.query_row(sql, [], |r| r.get::<_, i64>(0)).unwrap();
+        assert_eq!(count("SELECT COUNT(*) FROM response_choices"), 3);
+        assert_eq!(
+            count("SELECT COUNT(*) FROM response_choices WHERE option_id = 'staff'"),
+            2
+        );
+        assert_eq!(count("SELECT COUNT(*) FROM response_texts"), 1);
+        assert_eq!(
+            count("SELECT COUNT(*) FROM response_contacts WHERE reach = '07700 900123'"),
+            1
+        );
+        assert_eq!(
+            count("SELECT COUNT(*) FROM sites WHERE id = 'central-library'"),
+            1
+        );
+        assert_eq!(count("SELECT COUNT(*) FROM devices"), 1);
+        assert_eq!(count("PRAGMA user_version"), MIGRATIONS.len() as i64);
     }
 }
