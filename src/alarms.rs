@@ -155,6 +155,49 @@ impl Alarms {
 mod tests {
     use super::*;
 
+    const EVERY_KIND: [AlarmKind; 11] = [
+        AlarmKind::ResponseNotStored,
+        AlarmKind::SurveyInvalid,
+        AlarmKind::HardwareUnavailable,
+        AlarmKind::ScannerUnavailable,
+        AlarmKind::StorageNearlyFull,
+        AlarmKind::StorageQuarantined,
+        AlarmKind::StorageUnavailable,
+        AlarmKind::UploadUnauthorized,
+        AlarmKind::UploadFailing,
+        AlarmKind::ResponsesRejected,
+        AlarmKind::ReceiptSecretReplaced,
+    ];
+
+    #[test]
+    fn every_alarm_code_is_a_valid_code_described_for_the_fleet_page() {
+        for kind in EVERY_KIND {
+            // A new kind must be added here too: the match makes forgetting one an error.
+            match kind {
+                AlarmKind::ResponseNotStored
+                | AlarmKind::SurveyInvalid
+                | AlarmKind::HardwareUnavailable
+                | AlarmKind::ScannerUnavailable
+                | AlarmKind::StorageNearlyFull
+                | AlarmKind::StorageQuarantined
+                | AlarmKind::StorageUnavailable
+                | AlarmKind::UploadUnauthorized
+                | AlarmKind::UploadFailing
+                | AlarmKind::ResponsesRejected
+                | AlarmKind::ReceiptSecretReplaced => {}
+            }
+            assert!(
+                earshot_protocol::AlarmCode::parse(kind.code()).is_ok(),
+                "{kind:?}"
+            );
+            assert!(
+                earshot_protocol::alarms::describe(kind.code()).is_some(),
+                "{} has no description for the collector",
+                kind.code()
+            );
+        }
+    }
+
     #[test]
     fn raise_update_and_clear() {
         let alarms = Alarms::default();

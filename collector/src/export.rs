@@ -34,7 +34,7 @@ pub fn jsonl(rows: &[StoredResponse]) -> Result<Vec<u8>, String> {
 }
 
 /// A cell that a spreadsheet would run as a formula is prefixed with `'`.
-fn cell(text: &str) -> String {
+pub fn cell(text: &str) -> String {
     let text = if text.starts_with(['=', '+', '-', '@', '\t', '\r']) {
         format!("'{text}")
     } else {

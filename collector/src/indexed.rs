@@ -15,6 +15,9 @@ pub struct IndexedResponse {
     pub service: Option<String>,
     /// The main rating: scale name and value.
     pub rating: Option<(String, i32)>,
+    /// The first 0–10 "would you recommend" answer, main rating or not: NPS is asked as a
+    /// question of its own as often as it is the main one.
+    pub nps: Option<i32>,
     /// (step id, option id) of every option chosen at a choice, service or reasons step.
     pub choices: Vec<(String, String)>,
     /// (step id, 1–5) of every agree/disagree answer.
@@ -39,12 +42,18 @@ impl IndexedResponse {
             misuse: record.flags.suspected_misuse,
             service: record.service.clone(),
             rating: None,
+            nps: None,
             choices: Vec::new(),
             agreements: Vec::new(),
             personal: Personal::default(),
         };
         for answer in &record.answers {
             let step = answer.step_id.clone();
+            if let AnswerValue::Rating { scale, value } = &answer.value {
+                if scale == "nps" && indexed.nps.is_none() {
+                    indexed.nps = Some(*value);
+                }
+            }
             match &answer.value {
                 AnswerValue::Rating { scale, value } if indexed.rating.is_none() => {
                     indexed.rating = Some((scale.clone(), *value))
@@ -102,6 +111,7 @@ mod tests {
         .unwrap();
         let i = IndexedResponse::of(&record);
         assert_eq!(i.rating, Some(("smiley5".into(), 2)));
+        assert_eq!(i.nps, Some(9));
         assert_eq!(i.service.as_deref(), Some("checkout"));
         assert!(i.misuse);
         assert_eq!(i.language, "cy");

@@ -8,10 +8,12 @@ use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use clap::{Parser, Subcommand};
+use earshot_collector::accounts::{Email, NewPassword, Role};
 use earshot_collector::export::{self, Format};
-use earshot_collector::http::{app, AppState, Limits};
+use earshot_collector::http::{app, AppState, Limits, WebSettings};
 use earshot_collector::ingest::KnownSurveys;
 use earshot_collector::serve::{connection_limit, serve, ServeSettings};
+use earshot_collector::store::Site;
 use earshot_collector::store::{SqliteStore, Store};
 use earshot_protocol::text::visible;
 use earshot_protocol::SiteId;
@@ -67,6 +69,23 @@ enum Command {
         /// Enrolment attempts allowed per client address and minute.
         #[arg(long, default_value_t = 10)]
         enrolments_per_minute: u32,
+        /// The workspace is reached over HTTPS (through a proxy): its cookies are marked
+        /// Secure.
+        #[arg(long)]
+        secure_cookies: bool,
+        /// A device not heard from for this long is marked on the fleet page, e.g. 24h.
+        #[arg(long, default_value = "24h", value_parser = humantime::parse_duration)]
+        stale_after: Duration,
+    },
+    /// People who use the workspace.
+    User {
+        #[command(subcommand)]
+        action: UserAction,
+    },
+    /// Sites: their names, time zones and areas.
+    Site {
+        #[command(subcommand)]
+        action: SiteAction,
     },
     /// Make a one-time code that enrols one device for a site. Prints the code alone on the
     /// first line, then a QR code of it.
@@ -113,6 +132,40 @@ async fn stop_signal() {
             let _ = tokio::signal::ctrl_c().await;
         }
     }
+}
+
+#[derive(Subcommand)]
+enum UserAction {
+    /// Add a user; the password is read from standard input (one line).
+    Add {
+        #[arg(long)]
+        email: String,
+        /// admin, case-handler or viewer.
+        #[arg(long)]
+        role: String,
+    },
+    /// List the users and their roles.
+    List,
+}
+
+#[derive(Subcommand)]
+enum SiteAction {
+    /// Set a site's name, time zone and place in organisation → area → site.
+    Set {
+        #[arg(long, value_parser = parse_site)]
+        id: SiteId,
+        #[arg(long)]
+        name: String,
+        /// An IANA time zone, e.g. Europe/London.
+        #[arg(long, default_value = "UTC")]
+        time_zone: String,
+        #[arg(long, default_value = "")]
+        area: String,
+        #[arg(long, default_value = "")]
+        organisation: String,
+    },
+    /// List the sites.
+    List,
 }
 
 fn parse_site(text: &str) -> Result<SiteId, String> {
@@ -194,10 +247,12 @@ fn run(cli: Cli, out: &mut dyn Write) -> Result<(), Failure> {
             max_connections,
             max_concurrent_bodies,
             enrolments_per_minute,
+            secure_cookies,
+            stale_after,
         } => {
             let store = open(&cli.db)?;
             let known = match surveys {
-                Some(dir) => earshot_collector::surveys::load(&dir)?,
+                Some(dir) => earshot_collector::surveys::load(&dir)?.known(),
                 None => KnownSurveys::default(),
             };
             let limits = Limits {
@@ -223,7 +278,12 @@ fn run(cli: Cli, out: &mut dyn Write) -> Result<(), Failure> {
                 out.flush()?;
                 tracing::info!(%local, db = %cli.db.display(), surveys = known.0.len(),
                     max_connections = settings.max_connections, "collector ready");
-                let service = app(AppState::new(store, known, limits));
+                let web = WebSettings {
+                    secure_cookies,
+                    reason_steps: None,
+                    stale_after,
+                };
+                let service = app(AppState::with_web(store, known, limits, web));
                 serve(listener, service, settings, stop_signal()).await;
                 tracing::info!("collector stopped");
                 Ok(())
@@ -280,6 +340,80 @@ fn run(cli: Cli, out: &mut dyn Write) -> Result<(), Failure> {
                     d.responses,
                     visible(&queue),
                 )?;
+            }
+            Ok(())
+        }
+        Command::User { action } => {
+            use earshot_collector::store::Accounts;
+            let store = open(&cli.db)?;
+            match action {
+                UserAction::Add { email, role } => {
+                    let email = Email::parse(&email)?;
+                    let role = Role::parse(&role)?;
+                    let mut line = String::new();
+                    std::io::stdin().read_line(&mut line).map_err(|e| {
+                        format!("cannot read the password from standard input: {e}")
+                    })?;
+                    let password = NewPassword::parse(&line)?;
+                    let hash = password.hash()?;
+                    if !store
+                        .add_user(&email, role, &hash, SystemTime::now())
+                        .map_err(|e| e.to_string())?
+                    {
+                        return Err(format!("there is already a user {email}").into());
+                    }
+                    writeln!(out, "added {email} as {role}")?;
+                }
+                UserAction::List => {
+                    for user in store.users().map_err(|e| e.to_string())? {
+                        writeln!(out, "{}\t{}", visible(&user.email), user.role)?;
+                    }
+                }
+            }
+            Ok(())
+        }
+        Command::Site { action } => {
+            use earshot_collector::store::Results;
+            let store = open(&cli.db)?;
+            match action {
+                SiteAction::Set {
+                    id,
+                    name,
+                    time_zone,
+                    area,
+                    organisation,
+                } => {
+                    if jiff::tz::TimeZone::get(time_zone.trim()).is_err() {
+                        return Err(format!(
+                            "--time-zone {:?} is not a time zone this machine knows; use a name such as Europe/London",
+                            visible(&time_zone)
+                        )
+                        .into());
+                    }
+                    store
+                        .set_site(&Site {
+                            id: id.to_string(),
+                            name: name.trim().to_string(),
+                            time_zone: time_zone.trim().to_string(),
+                            area: area.trim().to_string(),
+                            organisation: organisation.trim().to_string(),
+                        })
+                        .map_err(|e| e.to_string())?;
+                    writeln!(out, "site {id} set")?;
+                }
+                SiteAction::List => {
+                    for s in store.sites().map_err(|e| e.to_string())? {
+                        writeln!(
+                            out,
+                            "{}\t{}\t{}\t{}\t{}",
+                            visible(&s.id),
+                            visible(&s.name),
+                            visible(&s.time_zone),
+                            visible(&s.organisation),
+                            visible(&s.area)
+                        )?;
+                    }
+                }
             }
             Ok(())
         }

@@ -6,6 +6,7 @@
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
+pub mod alarms;
 pub mod ids;
 pub mod record;
 pub mod text;

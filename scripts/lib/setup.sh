@@ -7,8 +7,10 @@ EARSHOT_BUILD_PACKAGES=(pkg-config libudev-dev libinput-dev libxkbcommon-dev lib
 # What the tests use to run the kiosk as a person would: a virtual X display, synthetic taps,
 # screenshots, a pseudo-terminal for serial devices; systemd's own checkers
 # (systemd-analyze, systemd-sysusers, systemd-tmpfiles) for the unit files in systemd/ and
-# collector/systemd/; and Python's venv, for the Python tools below.
-EARSHOT_TEST_PACKAGES=(xvfb xauth xdotool imagemagick socat systemd python3 python3-venv)
+# collector/systemd/; Python's venv, for the Python tools below; and a headless browser with
+# its WebDriver, which the collector's workspace tests drive.
+EARSHOT_TEST_PACKAGES=(xvfb xauth xdotool imagemagick socat systemd python3 python3-venv
+  chromium chromium-driver)
 # Python tools tests/openapi.rs runs: PyYAML reads docs/openapi.yaml, openapi-spec-validator
 # checks it against OpenAPI 3.1. They go into a virtual environment of the project's own,
 # target/python-tools, so that no system Python is changed.

@@ -27,11 +27,17 @@ use crate::ingest::KnownSurveys;
 use crate::store::Store;
 
 mod batches;
+mod charts;
 pub mod enroll;
 pub mod error;
 pub mod extract;
+mod fleet;
 pub mod health;
+pub mod page;
+mod results;
+pub mod session;
 mod status;
+mod users;
 
 #[derive(Debug, Clone, Copy)]
 pub struct Limits {
@@ -62,10 +68,33 @@ impl Default for Limits {
     }
 }
 
+/// How the pages for people behave.
+#[derive(Debug, Clone)]
+pub struct WebSettings {
+    /// Mark cookies Secure: the workspace is reached over HTTPS (through a proxy).
+    pub secure_cookies: bool,
+    /// The follow-up reason steps of the known surveys, as (survey, step); `None` when the
+    /// collector has no surveys, and every chosen option then counts as a reason.
+    pub reason_steps: Option<HashSet<(String, String)>>,
+    /// A device not heard from for this long is marked on the fleet page.
+    pub stale_after: Duration,
+}
+
+impl Default for WebSettings {
+    fn default() -> Self {
+        WebSettings {
+            secure_cookies: false,
+            reason_steps: None,
+            stale_after: Duration::from_secs(24 * 3600),
+        }
+    }
+}
+
 pub struct AppState {
     pub store: Arc<dyn Store>,
     pub surveys: KnownSurveys,
     pub limits: Limits,
+    pub web: WebSettings,
     /// Batches being ingested now, per device: a second request with the same key meanwhile
     /// gets 409 instead of racing the first.
     in_flight: Mutex<HashSet<(String, Uuid)>>,
@@ -77,12 +106,22 @@ pub struct AppState {
 
 impl AppState {
     pub fn new(store: Arc<dyn Store>, surveys: KnownSurveys, limits: Limits) -> Arc<AppState> {
+        AppState::with_web(store, surveys, limits, WebSettings::default())
+    }
+
+    pub fn with_web(
+        store: Arc<dyn Store>,
+        surveys: KnownSurveys,
+        limits: Limits,
+        web: WebSettings,
+    ) -> Arc<AppState> {
         let per_minute =
             NonZeroU32::new(limits.enrolments_per_minute.max(1)).unwrap_or(NonZeroU32::MIN);
         Arc::new(AppState {
             store,
             surveys,
             limits,
+            web,
             in_flight: Mutex::new(HashSet::new()),
             open_per_device: Mutex::new(HashMap::new()),
             body_permits: Arc::new(Semaphore::new(limits.max_concurrent_bodies.max(1))),
@@ -97,11 +136,20 @@ pub fn app(state: Arc<AppState>) -> Router {
     // Headers and body have their own deadlines; this one bounds what is left (waiting for
     // the store), so a request can never hang on.
     let overall = state.limits.body_timeout + Duration::from_secs(60);
+    // Forms for people are small; the kiosk API reads its bodies itself, within its limits.
+    let pages = Router::new()
+        .merge(session::routes())
+        .merge(results::routes())
+        .merge(fleet::routes())
+        .merge(users::routes())
+        .merge(page::routes())
+        .layer(axum::extract::DefaultBodyLimit::max(64 * 1024));
     Router::new()
         .merge(batches::routes())
         .merge(status::routes())
         .merge(enroll::routes())
         .merge(health::routes())
+        .merge(pages)
         .fallback(error::not_found)
         .method_not_allowed_fallback(error::method_not_allowed)
         .layer(TimeoutLayer::with_status_code(

@@ -87,7 +87,7 @@ pub struct StoredResponse {
     pub time_basis: String,
 }
 
-pub trait Store: Accounts + Send + Sync + 'static {
+pub trait Store: Accounts + Results + Send + Sync + 'static {
     /// Makes a one-time enrolment code for `site`, valid until `expires_at`.
     fn create_enrollment_code(
         &self,
@@ -187,8 +187,10 @@ fn normalise_code(code: &str) -> String {
 }
 
 mod accounts;
+mod results;
 mod schema;
 pub use accounts::{Accounts, Session};
+pub use results::{Aggregates, Comment, Results, ResultsFilter, Site, MAX_COMMENTS};
 use schema::MIGRATIONS;
 
 pub struct SqliteStore {
@@ -287,6 +289,13 @@ impl Store for SqliteStore {
     ) -> Result<String, StoreError> {
         let code = new_enrollment_code().map_err(|e| self.fail(e))?;
         let conn = self.lock();
+        // A site is known from its first code on; its name, time zone and area can be set
+        // later.
+        conn.execute(
+            "INSERT OR IGNORE INTO sites (id, name) VALUES (?1, ?1)",
+            [site.as_str()],
+        )
+        .map_err(|e| self.fail(e))?;
         conn.execute(
             "INSERT INTO enrollment_codes (code_hash, site, created_at, expires_ms) VALUES (?1, ?2, ?3, ?4)",
             params![

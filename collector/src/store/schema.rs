@@ -93,6 +93,7 @@ pub const MIGRATIONS: &[Migration] = &[
         ALTER TABLE responses ADD COLUMN service TEXT;
         ALTER TABLE responses ADD COLUMN rating_scale TEXT;
         ALTER TABLE responses ADD COLUMN rating_value INTEGER;
+        ALTER TABLE responses ADD COLUMN nps_value INTEGER;
         CREATE INDEX responses_by_site ON responses (site_id, started_ms);
         CREATE INDEX responses_by_device ON responses (device_id, started_ms);
         CREATE INDEX responses_by_survey ON responses (survey_id, survey_version, started_ms);
@@ -168,7 +169,7 @@ pub const MIGRATIONS: &[Migration] = &[
 pub fn write_index(tx: &Transaction, id: &str, indexed: &IndexedResponse) -> rusqlite::Result<()> {
     tx.execute(
         "UPDATE responses SET reference = ?2, language = ?3, misuse = ?4, service = ?5,
-             rating_scale = ?6, rating_value = ?7 WHERE id = ?1",
+             rating_scale = ?6, rating_value = ?7, nps_value = ?8 WHERE id = ?1",
         params![
             id,
             indexed.reference,
@@ -177,6 +178,7 @@ pub fn write_index(tx: &Transaction, id: &str, indexed: &IndexedResponse) -> rus
             indexed.service,
             indexed.rating.as_ref().map(|r| r.0.as_str()),
             indexed.rating.as_ref().map(|r| r.1),
+            indexed.nps,
         ],
     )?;
     for (step, option) in &indexed.choices {

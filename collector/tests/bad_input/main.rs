@@ -459,9 +459,10 @@ fn bad_responses_are_rejected_one_by_one_while_the_rest_are_stored() {
     let dir = tempfile::tempdir().unwrap();
     let surveys = dir.path().join("surveys");
     std::fs::create_dir_all(&surveys).unwrap();
+    // The kiosk's own demo survey: the collector loads it with the same checks.
     std::fs::write(
         surveys.join("shop.toml"),
-        "id = \"shop-feedback\"\nversion = \"2026-11-23\"\n",
+        include_str!("../../../assets/surveys/shop.toml"),
     )
     .unwrap();
     let server = start(dir.path(), &["--surveys", surveys.to_str().unwrap()]);

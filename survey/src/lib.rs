@@ -2,16 +2,23 @@
 //! waits. A survey is written by staff as a TOML file (see docs/survey-format.md); `parse`
 //! turns the text into a validated [`Survey`] or into errors that each name the file, the
 //! line, the field and the fix.
+//!
+//! One format for both sides: the kiosk shows the surveys it parses here, and the collector
+//! parses its surveys folder with the same checks, so a file the collector accepts is one a
+//! kiosk would show, and each problem reads the same wherever it is found.
+//!
+//! Pure: text in, a survey or its errors out. Nothing here reads a file, the clock or the
+//! network; the caller reads the file (and keeps it to a sane size) and names it.
 
 use std::fmt;
 use std::ops::RangeInclusive;
 
-use super::language::Localized;
+pub mod language;
+// Reading the file is long and private; it lives in its own module, split by what each part
+// reads, so that the types here stay readable on their own.
+mod parse;
 
-// Reading the file is long and private; it lives beside this file so that the types here
-// stay readable on their own.
-#[path = "survey_file.rs"]
-mod survey_file;
+use language::Localized;
 
 /// The survey file format this build understands (`format = 1` in the file).
 pub const FORMAT_VERSION: i64 = 1;
@@ -307,5 +314,5 @@ impl std::error::Error for SurveyErrors {}
 
 /// Parses and validates a survey file's text. `file` is only used in messages.
 pub fn parse(text: &str, file: &str) -> Result<Survey, SurveyErrors> {
-    survey_file::parse(text, file)
+    parse::parse(text, file)
 }
