@@ -938,3 +938,146 @@ fn a_device_id_that_cannot_be_sent_is_refused_before_asking() {
         "a".repeat(64)
     );
 }
+
+/// One HTTP/1.1 request to the collector; returns the whole reply as text.
+fn http_text(addr: std::net::SocketAddr, request: &str) -> String {
+    use std::io::{Read, Write};
+    let mut stream = std::net::TcpStream::connect(addr).unwrap();
+    stream.write_all(request.as_bytes()).unwrap();
+    let mut reply = Vec::new();
+    let _ = stream.read_to_end(&mut reply);
+    String::from_utf8_lossy(&reply).into_owned()
+}
+
+/// The value of `Set-Cookie: name=…` in a reply.
+fn set_cookie<'a>(reply: &'a str, name: &str) -> &'a str {
+    reply
+        .lines()
+        .find_map(|l| l.strip_prefix(&format!("set-cookie: {name}=")))
+        .and_then(|v| v.split(';').next())
+        .unwrap_or_else(|| panic!("no {name} cookie in {reply}"))
+}
+
+#[test]
+fn visits_on_the_kiosk_show_in_the_collectors_results_in_the_surveys_own_words() {
+    let dir = tempfile::tempdir().unwrap();
+    let surveys = concat!(env!("CARGO_MANIFEST_DIR"), "/assets/surveys");
+    let collector = Collector::start(dir.path(), &["--surveys", surveys]);
+    let kiosk = Kiosk::new(dir.path(), &collector.url(), "");
+    kiosk.provision(&collector, &collector.url());
+    let committed = kiosk.simulate(120, 5);
+    let out = kiosk.run(&["upload", "--once"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    assert_exactly_once(&committed, &collector);
+
+    // What the results must show, from the collector's own export of the same responses.
+    let export = dir.path().join("all.jsonl");
+    assert!(collector
+        .cli(&[
+            "export",
+            "--format",
+            "jsonl",
+            "--out",
+            export.to_str().unwrap()
+        ])
+        .status
+        .success());
+    let records: Vec<serde_json::Value> = std::fs::read_to_string(&export)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap()["record"].clone())
+        .collect();
+    let counted = records
+        .iter()
+        .filter(|r| r["flags"]["suspected_misuse"] == false)
+        .count();
+    let shop =
+        earshot::core::survey::parse(include_str!("../assets/surveys/shop.toml"), "shop.toml")
+            .unwrap();
+    let welsh_reason_labels: Vec<String> = shop
+        .steps
+        .iter()
+        .flat_map(|s| match &s.kind {
+            earshot::core::survey::StepKind::Reasons { sets, .. } => sets
+                .iter()
+                .flat_map(|set| {
+                    set.options
+                        .iter()
+                        .map(|o| o.label.get("cy", "en").to_string())
+                })
+                .collect::<Vec<_>>(),
+            _ => vec![],
+        })
+        .collect();
+
+    let mut add = std::process::Command::new(net::collector_bin())
+        .arg("--db")
+        .arg(&collector.db)
+        .args([
+            "user",
+            "add",
+            "--email",
+            "lead@shop.example",
+            "--role",
+            "viewer",
+        ])
+        .stdin(Stdio::piped())
+        .spawn()
+        .unwrap();
+    use std::io::Write;
+    add.stdin
+        .take()
+        .unwrap()
+        .write_all(b"a long pass phrase\n")
+        .unwrap();
+    assert!(add.wait().unwrap().success());
+    let addr = collector.addr;
+    let form = http_text(
+        addr,
+        "GET /login HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+    );
+    let csrf = set_cookie(&form, "earshot_sign_in").to_string();
+    let body = format!(
+        "csrf={csrf}&next=%2Fresults&email=lead%40shop.example&password=a+long+pass+phrase"
+    );
+    let signed_in = http_text(
+        addr,
+        &format!(
+            "POST /login HTTP/1.1\r\nHost: x\r\nConnection: close\r\nCookie: earshot_sign_in={csrf}\r\n\
+             Content-Type: application/x-www-form-urlencoded\r\nContent-Length: {}\r\n\r\n{body}",
+            body.len()
+        ),
+    );
+    assert!(signed_in.starts_with("HTTP/1.1 303"), "{signed_in}");
+    let session = set_cookie(&signed_in, "earshot_session").to_string();
+    let page = http_text(
+        addr,
+        &format!(
+            "GET /results?lang=cy HTTP/1.1\r\nHost: x\r\nConnection: close\r\nCookie: earshot_session={session}\r\n\r\n"
+        ),
+    );
+    assert!(page.starts_with("HTTP/1.1 200"), "{page}");
+    assert!(
+        page.contains(&format!("id=\"figure-responses\">{counted}<")),
+        "{counted} responses were stored, not counted on the page"
+    );
+    // Reasons are shown in the survey's Welsh, never as their ids.
+    let reasons = page
+        .split("id=\"unhappy-reasons\"")
+        .nth(1)
+        .and_then(|rest| rest.split("</table>").next())
+        .unwrap();
+    assert!(
+        welsh_reason_labels
+            .iter()
+            .any(|l| reasons.contains(&format!("<td>{l}</td>"))),
+        "{reasons}"
+    );
+    for id in ["long-queue", "out-of-stock", "unhelpful-staff"] {
+        assert!(!reasons.contains(&format!("<td>{id}</td>")), "{reasons}");
+    }
+}

@@ -8,6 +8,7 @@ pub mod files;
 pub mod http;
 pub mod indexed;
 pub mod ingest;
+pub mod labels;
 pub mod results;
 pub mod serve;
 pub mod status;

@@ -251,10 +251,17 @@ fn run(cli: Cli, out: &mut dyn Write) -> Result<(), Failure> {
             stale_after,
         } => {
             let store = open(&cli.db)?;
-            let known = match surveys {
-                Some(dir) => earshot_collector::surveys::load(&dir)?.known(),
-                None => KnownSurveys::default(),
+            let catalog = match surveys {
+                Some(dir) => Some(earshot_collector::surveys::load(&dir)?),
+                None => None,
             };
+            let known = catalog
+                .as_ref()
+                .map(|c| c.known())
+                .unwrap_or_else(KnownSurveys::default);
+            let labels = earshot_collector::labels::Labels::from_surveys(
+                catalog.iter().flat_map(|c| c.surveys()),
+            );
             let limits = Limits {
                 max_body_bytes: max_body_kb.max(1) * 1024,
                 max_decompressed_bytes: max_decompressed_kb.max(1) * 1024,
@@ -280,7 +287,7 @@ fn run(cli: Cli, out: &mut dyn Write) -> Result<(), Failure> {
                     max_connections = settings.max_connections, "collector ready");
                 let web = WebSettings {
                     secure_cookies,
-                    reason_steps: None,
+                    labels: Arc::new(labels),
                     stale_after,
                 };
                 let service = app(AppState::with_web(store, known, limits, web));

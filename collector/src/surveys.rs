@@ -44,6 +44,11 @@ impl SurveyCatalog {
             .map(|loaded| &loaded.survey)
     }
 
+    /// Every survey version, oldest version of each id first.
+    pub fn surveys(&self) -> impl Iterator<Item = &Survey> {
+        self.surveys.values().map(|loaded| &loaded.survey)
+    }
+
     /// How many survey versions there are.
     pub fn len(&self) -> usize {
         self.surveys.len()

@@ -73,9 +73,9 @@ impl Default for Limits {
 pub struct WebSettings {
     /// Mark cookies Secure: the workspace is reached over HTTPS (through a proxy).
     pub secure_cookies: bool,
-    /// The follow-up reason steps of the known surveys, as (survey, step); `None` when the
-    /// collector has no surveys, and every chosen option then counts as a reason.
-    pub reason_steps: Option<HashSet<(String, String)>>,
+    /// The survey files' words for questions and options, and which steps are follow-up
+    /// reasons.
+    pub labels: Arc<crate::labels::Labels>,
     /// A device not heard from for this long is marked on the fleet page.
     pub stale_after: Duration,
 }
@@ -84,7 +84,7 @@ impl Default for WebSettings {
     fn default() -> Self {
         WebSettings {
             secure_cookies: false,
-            reason_steps: None,
+            labels: Arc::default(),
             stale_after: Duration::from_secs(24 * 3600),
         }
     }

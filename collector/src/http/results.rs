@@ -2,7 +2,6 @@
 //! survey. The URL holds the filter, so a view can be bookmarked and shared; the CSV holds
 //! exactly what the page shows.
 
-use std::collections::HashSet;
 use std::fmt::Write as _;
 use std::sync::Arc;
 
@@ -19,6 +18,7 @@ use serde::Deserialize;
 use super::page::{blocking, render, PageError};
 use super::session::{Nav, Require, Viewer};
 use super::AppState;
+use crate::labels::Labels;
 use crate::results::{figures, Figures};
 use crate::store::{Comment, ResultsFilter, Site};
 
@@ -44,6 +44,9 @@ pub struct FilterQuery {
     survey: String,
     #[serde(default)]
     q: String,
+    /// The language labels are shown in.
+    #[serde(default)]
+    lang: String,
 }
 
 /// A filter made from the URL, with the words it is shown in.
@@ -105,11 +108,12 @@ fn choose(q: &FilterQuery, sites: &[Site]) -> Chosen {
         search: some(&q.q),
     };
     let query_string = format!(
-        "from={from}&to={to}&place={}&service={}&survey={}&q={}",
+        "from={from}&to={to}&place={}&service={}&survey={}&q={}&lang={}",
         super::page::percent_encode(&place),
         super::page::percent_encode(q.service.trim()),
         super::page::percent_encode(q.survey.trim()),
-        super::page::percent_encode(q.q.trim())
+        super::page::percent_encode(q.q.trim()),
+        crate::labels::chosen_language(&q.lang)
     );
     Chosen {
         filter,
@@ -133,6 +137,8 @@ fn one_decimal(x: Option<f64>) -> String {
 
 struct View {
     figures: Figures,
+    unhappy: Vec<(String, String, u64)>,
+    happy: Vec<(String, String, u64)>,
     comments: Vec<CommentRow>,
     rows: Vec<Row>,
 }
@@ -145,13 +151,17 @@ struct CommentRow {
     text: String,
 }
 
-fn comment_row(c: &Comment) -> CommentRow {
+fn comment_row(c: &Comment, labels: &Labels, language: &str) -> CommentRow {
     CommentRow {
         when: Timestamp::from_millisecond(c.started_ms)
             .map(|t| t.strftime("%Y-%m-%d %H:%M").to_string())
             .unwrap_or_default(),
         site: c.site.clone(),
-        service: c.service.clone().unwrap_or_default(),
+        service: c
+            .service
+            .as_deref()
+            .map(|s| labels.service(s, language))
+            .unwrap_or_default(),
         rating: c
             .rating
             .as_ref()
@@ -161,7 +171,27 @@ fn comment_row(c: &Comment) -> CommentRow {
     }
 }
 
-fn view(figures: Figures, comments: &[Comment]) -> View {
+/// A reason as shown: the question and the option in the survey's words.
+fn reason_labels(
+    reasons: &[(String, String, u64)],
+    labels: &Labels,
+    language: &str,
+) -> Vec<(String, String, u64)> {
+    reasons
+        .iter()
+        .map(|(step, option, n)| {
+            (
+                labels.question_of(step, option, language),
+                labels.option(step, option, language),
+                *n,
+            )
+        })
+        .collect()
+}
+
+fn view(figures: Figures, comments: &[Comment], labels: &Labels, language: &str) -> View {
+    let unhappy = reason_labels(&figures.unhappy_reasons, labels, language);
+    let happy = reason_labels(&figures.happy_reasons, labels, language);
     let mut rows = Vec::new();
     let mut push = |section: &'static str, label: String, value: String| {
         rows.push(Row {
@@ -230,7 +260,10 @@ fn view(figures: Figures, comments: &[Comment]) -> View {
             ),
         );
     }
-    let comments: Vec<CommentRow> = comments.iter().map(comment_row).collect();
+    let comments: Vec<CommentRow> = comments
+        .iter()
+        .map(|c| comment_row(c, labels, language))
+        .collect();
     for c in &comments {
         push(
             "comments",
@@ -240,6 +273,8 @@ fn view(figures: Figures, comments: &[Comment]) -> View {
     }
     View {
         figures,
+        unhappy,
+        happy,
         comments,
         rows,
     }
@@ -255,9 +290,10 @@ async fn load(
     let store = state.store.clone();
     let filter = chosen.filter.clone();
     let aggregates = blocking(move || Ok(store.aggregates(&filter)?)).await?;
-    let reason_steps: Option<&HashSet<(String, String)>> = state.web.reason_steps.as_ref();
-    let figures = figures(&aggregates, &sites, reason_steps);
-    let view = view(figures, &aggregates.comments);
+    let labels = &state.web.labels;
+    let language = crate::labels::chosen_language(&q.lang);
+    let figures = figures(&aggregates, &sites, labels.reason_steps());
+    let view = view(figures, &aggregates.comments, labels, language);
     Ok((chosen, view, sites, aggregates.services, aggregates.surveys))
 }
 
@@ -269,6 +305,7 @@ struct PlaceChoice {
 
 struct Option2 {
     value: String,
+    label: String,
     selected: bool,
 }
 
@@ -281,6 +318,7 @@ struct ResultsPage {
     places: Vec<PlaceChoice>,
     services: Vec<Option2>,
     surveys: Vec<Option2>,
+    languages: Vec<Option2>,
     search: String,
     csv_link: String,
     responses: u64,
@@ -336,10 +374,13 @@ async fn results_page(
             selected: chosen.place == site.id,
         });
     }
-    let options = |list: Vec<String>, chosen: &Option<String>| {
+    let labels = &state.web.labels;
+    let language = crate::labels::chosen_language(&q.lang);
+    let options = |list: Vec<String>, chosen: &Option<String>, label: &dyn Fn(&str) -> String| {
         list.into_iter()
             .map(|value| Option2 {
                 selected: chosen.as_deref() == Some(value.as_str()),
+                label: label(&value),
                 value,
             })
             .collect()
@@ -349,8 +390,18 @@ async fn results_page(
         from: chosen.from.to_string(),
         to: chosen.to.to_string(),
         places,
-        services: options(services, &chosen.filter.service),
-        surveys: options(surveys, &chosen.filter.survey),
+        services: options(services, &chosen.filter.service, &|s| {
+            labels.service(s, language)
+        }),
+        surveys: options(surveys, &chosen.filter.survey, &|s| s.to_string()),
+        languages: crate::labels::languages()
+            .into_iter()
+            .map(|(code, name)| Option2 {
+                value: code.into(),
+                label: name.into(),
+                selected: code == language,
+            })
+            .collect(),
         search: chosen.filter.search.clone().unwrap_or_default(),
         csv_link: format!("/results.csv?{}", chosen.query_string),
         responses: f.responses,
@@ -366,8 +417,8 @@ async fn results_page(
             .map(|(k, v)| (k.clone(), v.clone()))
             .collect(),
         distribution_chart: super::charts::distribution(&f.distribution),
-        unhappy: f.unhappy_reasons.clone(),
-        happy: f.happy_reasons.clone(),
+        unhappy: view.unhappy.clone(),
+        happy: view.happy.clone(),
         by_day: f
             .by_day
             .iter()
