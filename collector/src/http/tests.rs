@@ -107,3 +107,80 @@ async fn an_uncompressed_status_is_accepted_and_a_huge_one_refused_by_its_length
     let (status, text) = status_of(&app, &head(1024 * 1024), b"").await;
     assert_eq!(status, 413, "{text}");
 }
+
+/// Signs in through the real form; returns the status and the reply.
+async fn try_sign_in(app: &TestApp, email: &str, password: &str) -> (u16, String) {
+    let (_, form) = status_of(
+        app,
+        "GET /login HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+        b"",
+    )
+    .await;
+    let csrf = form
+        .lines()
+        .find_map(|l| l.strip_prefix("set-cookie: earshot_sign_in="))
+        .and_then(|v| v.split(';').next())
+        .unwrap()
+        .to_string();
+    let body = format!(
+        "csrf={csrf}&next=%2Fresults&email={}&password={}",
+        email.replace('@', "%40"),
+        password.replace(' ', "+")
+    );
+    let head = format!(
+        "POST /login HTTP/1.1\r\nHost: x\r\nConnection: close\r\nCookie: earshot_sign_in={csrf}\r\n\
+         Content-Type: application/x-www-form-urlencoded\r\nContent-Length: {}\r\n\r\n",
+        body.len()
+    );
+    status_of(app, &head, body.as_bytes()).await
+}
+
+#[tokio::test]
+async fn failed_sign_ins_are_slowed_per_account_even_with_the_right_password_after() {
+    use crate::accounts::{Email, NewPassword, Role};
+    use crate::store::Accounts;
+    let app = start().await;
+    let hash = NewPassword::parse("the right pass phrase")
+        .unwrap()
+        .hash()
+        .unwrap();
+    app.store
+        .add_user(
+            &Email::parse("a@b.example").unwrap(),
+            Role::Viewer,
+            &hash,
+            SystemTime::now(),
+        )
+        .unwrap();
+    assert_eq!(
+        try_sign_in(&app, "a@b.example", "the right pass phrase")
+            .await
+            .0,
+        303
+    );
+    for _ in 0..crate::http::session::ACCOUNT_FAILURES {
+        let (status, page) = try_sign_in(&app, "a@b.example", "a wrong pass phrase").await;
+        assert_eq!(status, 401, "{page}");
+        assert!(page.contains("do not match"));
+    }
+    let (status, page) = try_sign_in(&app, "a@b.example", "the right pass phrase").await;
+    assert_eq!(status, 429, "{page}");
+    assert!(page.contains("Wait 15 minutes"), "{page}");
+    assert!(!page.contains("earshot_session="), "no session is given");
+    // An unknown account is refused in the same words as a wrong password.
+    let (status, page) = try_sign_in(&app, "nobody@b.example", "whatever it is").await;
+    assert_eq!(status, 401);
+    assert!(page.contains("do not match"));
+}
+
+#[tokio::test]
+async fn a_sign_in_form_without_its_token_is_refused() {
+    let app = start().await;
+    let body = "csrf=forged&email=a%40b.example&password=x";
+    let head = format!(
+        "POST /login HTTP/1.1\r\nHost: x\r\nConnection: close\r\nCookie: earshot_sign_in=real\r\n\
+         Content-Type: application/x-www-form-urlencoded\r\nContent-Length: {}\r\n\r\n",
+        body.len()
+    );
+    assert_eq!(status_of(&app, &head, body.as_bytes()).await.0, 403);
+}

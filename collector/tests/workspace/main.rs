@@ -694,6 +694,17 @@ fn results_show_the_figures_of_a_known_data_set_and_the_csv_says_the_same() {
         );
         assert!(csv.contains(&format!("summary,NPS,{nps}\r\n")), "{csv}");
         assert!(csv.contains("comments,"), "{csv}");
+        // The fleet names each device's alarms in plain words with their fix.
+        client.goto(&collector.url("/fleet")).await.unwrap();
+        let devices = text_of(&client, "#devices tbody").await;
+        assert!(
+            devices.contains("kiosk-a") && devices.contains("site-c"),
+            "{devices}"
+        );
+        assert!(
+            devices.contains("The receipt scanner is missing or cannot be opened."),
+            "{devices}"
+        );
         client.close().await.unwrap();
     });
 }
