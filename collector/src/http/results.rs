@@ -62,14 +62,30 @@ const DEFAULT_DAYS: i64 = 30;
 /// A year and a bit: the longest range one view adds up.
 const MAX_DAYS: i64 = 400;
 
-fn day_start_ms(date: Date) -> i64 {
-    date.to_zoned(jiff::tz::TimeZone::UTC)
+fn day_start_ms(date: Date, zone: &jiff::tz::TimeZone) -> i64 {
+    date.to_zoned(zone.clone())
         .map(|z| z.timestamp().as_millisecond())
         .unwrap_or(0)
 }
 
+/// The time zone a view's days are counted in: the sites' own when every site shown shares
+/// one (a site, or an area in one country), else UTC.
+fn zone_of(selected: Option<&Vec<String>>, sites: &[Site]) -> jiff::tz::TimeZone {
+    let mut zones = sites
+        .iter()
+        .filter(|s| selected.is_none_or(|ids| ids.contains(&s.id)))
+        .map(|s| s.time_zone.as_str());
+    match zones.next() {
+        Some(first) if zones.all(|z| z == first) => {
+            jiff::tz::TimeZone::get(first).unwrap_or(jiff::tz::TimeZone::UTC)
+        }
+        _ => jiff::tz::TimeZone::UTC,
+    }
+}
+
 fn choose(q: &FilterQuery, sites: &[Site]) -> Chosen {
     let today = Timestamp::now().to_zoned(jiff::tz::TimeZone::UTC).date();
+    // (The default range ends today in UTC; a site's "today" differs by at most a day.)
     let parse = |text: &str| text.trim().parse::<Date>().ok();
     let to = parse(&q.to).unwrap_or(today);
     let mut from = parse(&q.from).unwrap_or_else(|| {
@@ -97,11 +113,11 @@ fn choose(q: &FilterQuery, sites: &[Site]) -> Chosen {
         None
     };
     let some = |t: &str| Some(t.trim().to_string()).filter(|t| !t.is_empty());
-    // Whole days: a day is counted from its first hour in UTC, with a day's margin either
-    // side so that sites ahead of or behind UTC keep all of their local days.
+    // Whole local days, from the first midnight to the one after the last day.
+    let zone = zone_of(site_ids.as_ref(), sites);
     let filter = ResultsFilter {
-        from_ms: day_start_ms(from),
-        to_ms: day_start_ms(to.tomorrow().unwrap_or(to)),
+        from_ms: day_start_ms(from, &zone),
+        to_ms: day_start_ms(to.tomorrow().unwrap_or(to), &zone),
         sites: site_ids,
         service: some(&q.service),
         survey: some(&q.survey),
@@ -482,4 +498,48 @@ async fn results_csv(
         csv,
     )
         .into_response())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn site(id: &str, zone: &str, area: &str) -> Site {
+        Site {
+            id: id.into(),
+            name: id.into(),
+            time_zone: zone.into(),
+            area: area.into(),
+            organisation: String::new(),
+        }
+    }
+
+    #[test]
+    fn a_sites_days_are_its_local_days() {
+        let sites = [
+            site("london", "Europe/London", "uk"),
+            site("leeds", "Europe/London", "uk"),
+            site("warsaw", "Europe/Warsaw", "pl"),
+        ];
+        let q = |place: &str| FilterQuery {
+            from: "2026-07-01".into(),
+            to: "2026-07-01".into(),
+            place: place.into(),
+            ..Default::default()
+        };
+        // Midnight in London in July is 23:00 UTC the day before; in Warsaw, 22:00.
+        let london = choose(&q("london"), &sites).filter;
+        assert_eq!(london.from_ms, 1_782_860_400_000);
+        assert_eq!(london.to_ms - london.from_ms, 24 * 3600 * 1000);
+        assert_eq!(
+            choose(&q("area:uk"), &sites).filter.from_ms,
+            1_782_860_400_000
+        );
+        assert_eq!(
+            choose(&q("warsaw"), &sites).filter.from_ms,
+            1_782_856_800_000
+        );
+        // Sites in different zones together: UTC days.
+        assert_eq!(choose(&q(""), &sites).filter.from_ms, 1_782_864_000_000);
+    }
 }
