@@ -60,6 +60,8 @@ pub struct Figures {
     pub happy_reasons: Vec<(String, String, u64)>,
     /// Local day (YYYY-MM-DD) → (responses, index).
     pub by_day: BTreeMap<String, (u64, Option<f64>)>,
+    /// ISO week of the local day (YYYY-Www) → (responses, index).
+    pub by_week: BTreeMap<String, (u64, Option<f64>)>,
     /// [weekday Monday = 0][local hour] → responses.
     pub heat: [[u64; 24]; 7],
     pub ranking: Vec<SiteRank>,
@@ -150,6 +152,7 @@ pub fn figures(
         })
         .collect();
     let mut by_day: BTreeMap<String, (u64, f64, u64)> = BTreeMap::new();
+    let mut by_week: BTreeMap<String, (u64, f64, u64)> = BTreeMap::new();
     let mut heat = [[0u64; 24]; 7];
     for (site, hour, count, sum, n) in &a.hours {
         let zone = zones.get(site.as_str()).cloned().unwrap_or(TimeZone::UTC);
@@ -163,6 +166,13 @@ pub fn figures(
         day.0 += count;
         day.1 += sum;
         day.2 += n;
+        let iso = local.date().iso_week_date();
+        let week = by_week
+            .entry(format!("{}-W{:02}", iso.year(), iso.week()))
+            .or_insert((0, 0.0, 0));
+        week.0 += count;
+        week.1 += sum;
+        week.2 += n;
         let weekday = local.weekday().to_monday_zero_offset() as usize;
         heat[weekday][local.hour() as usize] += count;
     }
@@ -202,6 +212,10 @@ pub fn figures(
         by_day: by_day
             .into_iter()
             .map(|(d, (n, sum, k))| (d, (n, mean(sum, k))))
+            .collect(),
+        by_week: by_week
+            .into_iter()
+            .map(|(w, (n, sum, k))| (w, (n, mean(sum, k))))
             .collect(),
         heat,
         ranking,
@@ -305,6 +319,9 @@ mod tests {
         assert!((f.ranking[1].ranked_index - (800.0 + 10.0 * overall) / 20.0).abs() < 1e-9);
         assert_eq!(f.by_day["2026-11-23"].0, 3);
         assert_eq!(f.by_day["2026-11-24"].0, 1);
+        // Monday 23 and Tuesday 24 November 2026 are both in ISO week 48.
+        assert_eq!(f.by_week["2026-W48"].0, 4);
+        assert_eq!(f.by_week["2026-W48"].1, Some(75.0));
         assert_eq!(f.heat[0][23], 3);
         assert_eq!(f.heat[1][0], 1);
     }

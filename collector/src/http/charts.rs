@@ -43,7 +43,7 @@ pub fn distribution(distribution: &BTreeMap<String, Vec<(i64, u64)>>) -> String 
     )
 }
 
-/// Responses per day.
+/// Responses per day or week.
 pub fn trend(by_day: &BTreeMap<String, (u64, Option<f64>)>) -> String {
     if by_day.is_empty() {
         return String::new();
@@ -56,6 +56,6 @@ pub fn trend(by_day: &BTreeMap<String, (u64, Option<f64>)>) -> String {
 
     figure(
         chart.svg(),
-        "Line chart of responses by day; the table below has the same numbers",
+        "Line chart of responses over time; the table below has the same numbers",
     )
 }

@@ -47,6 +47,9 @@ pub struct FilterQuery {
     /// The language labels are shown in.
     #[serde(default)]
     lang: String,
+    /// The trend by "day" (the default) or "week".
+    #[serde(default)]
+    by: String,
 }
 
 /// A filter made from the URL, with the words it is shown in.
@@ -81,6 +84,10 @@ fn zone_of(selected: Option<&Vec<String>>, sites: &[Site]) -> jiff::tz::TimeZone
         }
         _ => jiff::tz::TimeZone::UTC,
     }
+}
+
+fn weekly(q: &FilterQuery) -> bool {
+    q.by.trim() == "week"
 }
 
 fn choose(q: &FilterQuery, sites: &[Site]) -> Chosen {
@@ -124,12 +131,13 @@ fn choose(q: &FilterQuery, sites: &[Site]) -> Chosen {
         search: some(&q.q),
     };
     let query_string = format!(
-        "from={from}&to={to}&place={}&service={}&survey={}&q={}&lang={}",
+        "from={from}&to={to}&place={}&service={}&survey={}&q={}&lang={}&by={}",
         super::page::percent_encode(&place),
         super::page::percent_encode(q.service.trim()),
         super::page::percent_encode(q.survey.trim()),
         super::page::percent_encode(q.q.trim()),
-        crate::labels::chosen_language(&q.lang)
+        crate::labels::chosen_language(&q.lang),
+        if weekly(q) { "week" } else { "day" }
     );
     Chosen {
         filter,
@@ -205,7 +213,13 @@ fn reason_labels(
         .collect()
 }
 
-fn view(figures: Figures, comments: &[Comment], labels: &Labels, language: &str) -> View {
+fn view(
+    figures: Figures,
+    comments: &[Comment],
+    labels: &Labels,
+    language: &str,
+    weekly: bool,
+) -> View {
     let unhappy = reason_labels(&figures.unhappy_reasons, labels, language);
     let happy = reason_labels(&figures.happy_reasons, labels, language);
     let mut rows = Vec::new();
@@ -257,9 +271,14 @@ fn view(figures: Figures, comments: &[Comment], labels: &Labels, language: &str)
             count.to_string(),
         );
     }
-    for (day, (count, index)) in &figures.by_day {
+    let (trend_name, trend) = if weekly {
+        ("by week", &figures.by_week)
+    } else {
+        ("by day", &figures.by_day)
+    };
+    for (day, (count, index)) in trend {
         push(
-            "by day",
+            trend_name,
             day.clone(),
             format!("{count} responses, index {}", one_decimal(*index)),
         );
@@ -309,7 +328,7 @@ async fn load(
     let labels = &state.web.labels;
     let language = crate::labels::chosen_language(&q.lang);
     let figures = figures(&aggregates, &sites, labels.reason_steps());
-    let view = view(figures, &aggregates.comments, labels, language);
+    let view = view(figures, &aggregates.comments, labels, language, weekly(q));
     Ok((chosen, view, sites, aggregates.services, aggregates.surveys))
 }
 
@@ -348,6 +367,7 @@ struct ResultsPage {
     distribution_chart: String,
     unhappy: Vec<(String, String, u64)>,
     happy: Vec<(String, String, u64)>,
+    weekly: bool,
     by_day: Vec<(String, u64, String)>,
     trend_chart: String,
     heat: Vec<(&'static str, Vec<u64>)>,
@@ -435,12 +455,12 @@ async fn results_page(
         distribution_chart: super::charts::distribution(&f.distribution),
         unhappy: view.unhappy.clone(),
         happy: view.happy.clone(),
-        by_day: f
-            .by_day
+        weekly: weekly(&q),
+        by_day: if weekly(&q) { &f.by_week } else { &f.by_day }
             .iter()
             .map(|(d, (n, i))| (d.clone(), *n, one_decimal(*i)))
             .collect(),
-        trend_chart: super::charts::trend(&f.by_day),
+        trend_chart: super::charts::trend(if weekly(&q) { &f.by_week } else { &f.by_day }),
         heat: WEEKDAYS
             .iter()
             .zip(f.heat.iter())
