@@ -23,6 +23,17 @@ use crate::store::{Aggregates, Site};
 pub const SHRINKAGE_WEIGHT: f64 = 10.0;
 pub const TOP_REASONS: usize = 5;
 
+/// A scale as people call it.
+pub fn scale_words(scale: &str) -> String {
+    match scale {
+        "smiley4" => "Four faces".into(),
+        "smiley5" => "Five faces".into(),
+        "stars5" => "Five stars".into(),
+        "nps" => "0–10".into(),
+        other => other.to_string(),
+    }
+}
+
 /// The index value of one rating, if its scale has one.
 pub fn index_of(scale: &str, value: i64) -> Option<f64> {
     let points = match scale {

@@ -24,9 +24,14 @@ fn figure<E>(svg: Result<String, E>, alt: &str) -> String {
 pub fn distribution(distribution: &BTreeMap<String, Vec<(i64, u64)>>) -> String {
     let mut labels = Vec::new();
     let mut counts = Vec::new();
+    let several = distribution.len() > 1;
     for (scale, values) in distribution {
         for (value, count) in values {
-            labels.push(format!("{scale} {value}"));
+            labels.push(if several {
+                format!("{} {value}", crate::results::scale_words(scale))
+            } else {
+                value.to_string()
+            });
             counts.push(*count as f32);
         }
     }

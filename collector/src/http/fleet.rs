@@ -132,9 +132,22 @@ async fn fleet(
     let (devices, sites) = blocking(move || Ok((store.devices()?, store.sites()?))).await?;
     let now = SystemTime::now();
     let stale_after = state.web.stale_after;
+    let name_of = |id: &str| {
+        sites
+            .iter()
+            .find(|s| s.id == id)
+            .map(|s| s.name.clone())
+            .unwrap_or_else(|| id.to_string())
+    };
     Ok(render(&FleetPage {
         nav,
-        devices: devices.iter().map(|d| line(d, now, stale_after)).collect(),
+        devices: devices
+            .iter()
+            .map(|d| DeviceLine {
+                site: name_of(&d.site),
+                ..line(d, now, stale_after)
+            })
+            .collect(),
         stale_hours: stale_after.as_secs() / 3600,
         can_manage,
         sites: sites.into_iter().map(|s| s.id).collect(),

@@ -19,7 +19,7 @@ use super::page::{blocking, render, PageError};
 use super::session::{Nav, Require, Viewer};
 use super::AppState;
 use crate::labels::Labels;
-use crate::results::{figures, Figures};
+use crate::results::{figures, scale_words, Figures};
 use crate::store::{Comment, ResultsFilter, Site};
 
 pub fn routes() -> Router<Arc<AppState>> {
@@ -155,6 +155,15 @@ struct Row {
     value: String,
 }
 
+/// A site's name as set with `site set`, else its id.
+fn site_name(sites: &[Site], id: &str) -> String {
+    sites
+        .iter()
+        .find(|s| s.id == id)
+        .map(|s| s.name.clone())
+        .unwrap_or_else(|| id.to_string())
+}
+
 fn one_decimal(x: Option<f64>) -> String {
     x.map(|v| format!("{v:.1}")).unwrap_or_else(|| "–".into())
 }
@@ -175,12 +184,12 @@ struct CommentRow {
     text: String,
 }
 
-fn comment_row(c: &Comment, labels: &Labels, language: &str) -> CommentRow {
+fn comment_row(c: &Comment, labels: &Labels, language: &str, sites: &[Site]) -> CommentRow {
     CommentRow {
         when: Timestamp::from_millisecond(c.started_ms)
             .map(|t| t.strftime("%Y-%m-%d %H:%M").to_string())
             .unwrap_or_default(),
-        site: c.site.clone(),
+        site: site_name(sites, &c.site),
         service: c
             .service
             .as_deref()
@@ -219,6 +228,7 @@ fn view(
     labels: &Labels,
     language: &str,
     weekly: bool,
+    sites: &[Site],
 ) -> View {
     let unhappy = reason_labels(&figures.unhappy_reasons, labels, language);
     let happy = reason_labels(&figures.happy_reasons, labels, language);
@@ -286,7 +296,7 @@ fn view(
     for rank in &figures.ranking {
         push(
             "sites ranked",
-            rank.site.clone(),
+            site_name(sites, &rank.site),
             format!(
                 "{} (own {}, {} responses)",
                 one_decimal(Some(rank.ranked_index)),
@@ -297,7 +307,7 @@ fn view(
     }
     let comments: Vec<CommentRow> = comments
         .iter()
-        .map(|c| comment_row(c, labels, language))
+        .map(|c| comment_row(c, labels, language, sites))
         .collect();
     for c in &comments {
         push(
@@ -328,7 +338,14 @@ async fn load(
     let labels = &state.web.labels;
     let language = crate::labels::chosen_language(&q.lang);
     let figures = figures(&aggregates, &sites, labels.reason_steps());
-    let view = view(figures, &aggregates.comments, labels, language, weekly(q));
+    let view = view(
+        figures,
+        &aggregates.comments,
+        labels,
+        language,
+        weekly(q),
+        &sites,
+    );
     Ok((chosen, view, sites, aggregates.services, aggregates.surveys))
 }
 
@@ -450,7 +467,7 @@ async fn results_page(
         distribution: f
             .distribution
             .iter()
-            .map(|(k, v)| (k.clone(), v.clone()))
+            .map(|(k, v)| (scale_words(k), v.clone()))
             .collect(),
         distribution_chart: super::charts::distribution(&f.distribution),
         unhappy: view.unhappy.clone(),
@@ -473,7 +490,7 @@ async fn results_page(
             .map(|(i, r)| {
                 (
                     i + 1,
-                    r.site.clone(),
+                    site_name(&sites, &r.site),
                     one_decimal(Some(r.ranked_index)),
                     one_decimal(Some(r.index)),
                     r.responses,
