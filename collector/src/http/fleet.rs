@@ -19,6 +19,7 @@ use crate::store::DeviceRow;
 pub fn routes() -> Router<Arc<AppState>> {
     Router::new()
         .route("/fleet", get(fleet_page))
+        .route("/fleet.csv", get(fleet_csv))
         .route("/fleet/revoke", post(revoke))
         .route("/fleet/enrolment-code", post(enrolment_code))
 }
@@ -153,6 +154,55 @@ async fn fleet(
         sites: sites.into_iter().map(|s| s.id).collect(),
         new_code,
     }))
+}
+
+/// The fleet page's table as CSV, with every text cell neutralised for spreadsheets.
+async fn fleet_csv(
+    State(state): State<Arc<AppState>>,
+    Require(_, _): Require<Viewer>,
+) -> Result<Response, PageError> {
+    use axum::response::IntoResponse;
+    use std::fmt::Write as _;
+    let store = state.store.clone();
+    let devices = blocking(move || Ok(store.devices()?)).await?;
+    let now = SystemTime::now();
+    let cell = crate::export::cell;
+    let mut csv = String::from(
+        "device,site,last seen,not reporting,app version,survey,queue,oldest unsent,clock,alarms\r\n",
+    );
+    for d in &devices {
+        let l = line(d, now, state.web.stale_after);
+        let alarms: Vec<String> = l
+            .alarms
+            .iter()
+            .map(|a| format!("{} {}", a.problem, a.fix))
+            .collect();
+        let _ = write!(
+            csv,
+            "{},{},{},{},{},{},{},{},{},{}\r\n",
+            cell(&l.id),
+            cell(&l.site),
+            cell(&l.last_seen),
+            if l.stale { "yes" } else { "no" },
+            cell(&l.app_version),
+            cell(&l.survey),
+            cell(&l.queue),
+            cell(&l.oldest_unsent),
+            cell(l.clock),
+            cell(&alarms.join("; "))
+        );
+    }
+    Ok((
+        [
+            (axum::http::header::CONTENT_TYPE, "text/csv; charset=utf-8"),
+            (
+                axum::http::header::CONTENT_DISPOSITION,
+                "attachment; filename=\"earshot-fleet.csv\"",
+            ),
+        ],
+        csv,
+    )
+        .into_response())
 }
 
 async fn fleet_page(

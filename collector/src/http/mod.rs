@@ -36,6 +36,7 @@ pub mod health;
 pub mod page;
 mod results;
 pub mod session;
+mod sites;
 mod status;
 mod users;
 
@@ -142,6 +143,7 @@ pub fn app(state: Arc<AppState>) -> Router {
         .merge(results::routes())
         .merge(fleet::routes())
         .merge(users::routes())
+        .merge(sites::routes())
         .merge(page::routes())
         .layer(axum::extract::DefaultBodyLimit::max(64 * 1024));
     Router::new()

@@ -572,10 +572,41 @@ fn sign_in_roles_and_forms_are_checked_on_the_server() {
             .unwrap();
         let code = text_of(&client, "#enrolment-code").await;
         assert_eq!(code.len(), 14, "{code}");
-        assert!(client
-            .find(Locator::Css("#new-code ~ figure svg, section svg"))
+        assert!(
+            client.find(Locator::Css("section svg")).await.is_ok(),
+            "the code's QR image"
+        );
+        client.goto(&collector.url("/admin/sites")).await.unwrap();
+        for (field, value) in [
+            ("#site-id", "site-z"),
+            ("#site-name", "Town Hall"),
+            ("#site-area", "north"),
+        ] {
+            client
+                .find(Locator::Css(field))
+                .await
+                .unwrap()
+                .send_keys(value)
+                .await
+                .unwrap();
+        }
+        client
+            .find(Locator::Css("form[action='/admin/sites'] button"))
             .await
-            .is_ok());
+            .unwrap()
+            .click()
+            .await
+            .unwrap();
+        assert!(text_of(&client, "[role=status]")
+            .await
+            .contains("Saved Town Hall"));
+        client.goto(&collector.url("/results")).await.unwrap();
+        let places = text_of(&client, "#place").await;
+        assert!(
+            places.contains("Area: north") && places.contains("Town Hall"),
+            "{places}"
+        );
+
         client.close().await.unwrap();
     });
 }
@@ -705,6 +736,39 @@ fn results_show_the_figures_of_a_known_data_set_and_the_csv_says_the_same() {
             devices.contains("The receipt scanner is missing or cannot be opened."),
             "{devices}"
         );
+        let (status, reply) = http(&collector.addr, "GET", "/fleet.csv", &[("Cookie", &cookie)], b"");
+        assert_eq!(status, 200);
+        assert!(body_of(&reply).lines().count() == 4, "a header and three devices: {reply}");
+        // On a phone the pages fit the screen's width, and every field has its label.
+        client.set_window_size(375, 800).await.unwrap();
+        for path in ["/results", "/fleet"] {
+            client.goto(&collector.url(path)).await.unwrap();
+            let fits = client
+                .execute(
+                    "return document.body.scrollWidth <= window.innerWidth + 1",
+                    vec![],
+                )
+                .await
+                .unwrap();
+            assert_eq!(fits, json!(true), "{path} is wider than a phone");
+            let unlabelled = client
+                .execute(
+                    "return [...document.querySelectorAll('input:not([type=hidden]), select')]
+                        .filter(e => !e.labels || e.labels.length === 0).map(e => e.id || e.name)",
+                    vec![],
+                )
+                .await
+                .unwrap();
+            assert_eq!(unlabelled, json!([]), "{path}: fields without a label");
+            let untitled = client
+                .execute(
+                    "return [...document.querySelectorAll('table')].filter(t => !t.querySelector('th')).length",
+                    vec![],
+                )
+                .await
+                .unwrap();
+            assert_eq!(untitled, json!(0), "{path}: a table without headers");
+        }
         client.close().await.unwrap();
     });
 }
