@@ -1,16 +1,14 @@
 //! The collector's command line as the service team uses it: enrolment codes, the device
 //! list, revocation and export, against a real database file and a real server.
 
-use std::io::{BufRead, BufReader, Write};
-use std::net::TcpStream;
+use std::io::{BufRead, BufReader};
 use std::path::Path;
 use std::process::{Command, Output, Stdio};
 
-use serde_json::json;
-use uuid::Uuid;
+use super::*;
 
 fn collector(db: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_earshot-collector"))
+    Command::new(bin())
         .arg("--db")
         .arg(db)
         .args(args)
@@ -18,6 +16,7 @@ fn collector(db: &Path, args: &[&str]) -> Output {
         .unwrap()
 }
 
+/// A JSON POST with an optional device token and idempotency key.
 fn post(
     addr: &str,
     path: &str,
@@ -25,20 +24,15 @@ fn post(
     key: Option<&str>,
     body: &str,
 ) -> (u16, serde_json::Value) {
-    let mut s = TcpStream::connect(addr).unwrap();
-    let mut head = format!("POST {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\nContent-Type: application/json\r\nContent-Length: {}\r\n", body.len());
-    if let Some(t) = token {
-        head.push_str(&format!("Authorization: Bearer {t}\r\n"));
+    let auth = token.map(|t| format!("Bearer {t}"));
+    let mut headers = vec![("Content-Type", "application/json")];
+    if let Some(a) = &auth {
+        headers.push(("Authorization", a));
     }
     if let Some(k) = key {
-        head.push_str(&format!("Idempotency-Key: {k}\r\n"));
+        headers.push(("Idempotency-Key", k));
     }
-    s.write_all(format!("{head}\r\n{body}").as_bytes()).unwrap();
-    let mut reply = String::new();
-    std::io::Read::read_to_string(&mut s, &mut reply).unwrap();
-    let status = reply.split_whitespace().nth(1).unwrap().parse().unwrap();
-    let body = reply.split_once("\r\n\r\n").unwrap().1;
-    (status, serde_json::from_str(body).unwrap_or_default())
+    raw(addr, "POST", path, &headers, body.as_bytes())
 }
 
 fn record(started: &str, text: &str) -> serde_json::Value {

@@ -1,6 +1,7 @@
-//! Malformed requests of every kind against a real `earshot-collector` process on 127.0.0.1:
-//! each gets a clear 4xx with a machine-readable reason, never a 500 and never a crash, and
-//! nothing of a refused batch is stored.
+//! The collector as a real process on 127.0.0.1. Here: malformed requests of every kind, each
+//! answered with a clear 4xx and a machine-readable reason, never a 500 and never a crash,
+//! with nothing of a refused batch stored; in `hostile`, a client out to take it down; in
+//! `cli`, the command line as the service team uses it.
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
@@ -10,6 +11,8 @@ use std::process::{Child, Command, Stdio};
 use serde_json::{json, Value};
 use uuid::Uuid;
 
+/// The command line: codes, devices, revocation, export.
+mod cli;
 /// Attacks as a hostile client would make them, bounded in count and time.
 mod hostile;
 
