@@ -42,6 +42,15 @@ pub fn render(template: &impl Template) -> Response {
     }
 }
 
+/// A page with a form on it, answered 422 when it comes back with the form's problem.
+pub fn render_form(template: &impl Template, failed: bool) -> Response {
+    let mut response = render(template);
+    if failed {
+        *response.status_mut() = StatusCode::UNPROCESSABLE_ENTITY;
+    }
+    response
+}
+
 impl IntoResponse for PageError {
     fn into_response(self) -> Response {
         let (status, heading, message) = match &self {

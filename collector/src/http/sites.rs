@@ -5,13 +5,12 @@ use std::sync::Arc;
 
 use askama::Template;
 use axum::extract::State;
-use axum::http::StatusCode;
 use axum::response::Response;
 use axum::routing::get;
 use axum::{Form, Router};
 use serde::Deserialize;
 
-use super::page::{blocking, render, PageError};
+use super::page::{blocking, render_form, PageError};
 use super::session::{Admin, Nav, Require, SignedIn};
 use super::AppState;
 use crate::store::Site;
@@ -37,16 +36,15 @@ async fn page(
 ) -> Result<Response, PageError> {
     let store = state.store.clone();
     let sites = blocking(move || Ok(store.sites()?)).await?;
-    let mut response = render(&SitesPage {
-        nav: Nav::of(signed_in, "sites"),
-        sites,
-        message,
+    Ok(render_form(
+        &SitesPage {
+            nav: Nav::of(signed_in, "sites"),
+            sites,
+            message,
+            failed,
+        },
         failed,
-    });
-    if failed {
-        *response.status_mut() = StatusCode::UNPROCESSABLE_ENTITY;
-    }
-    Ok(response)
+    ))
 }
 
 async fn sites_page(

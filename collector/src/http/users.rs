@@ -5,13 +5,12 @@ use std::time::SystemTime;
 
 use askama::Template;
 use axum::extract::State;
-use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Form, Router};
 use serde::Deserialize;
 
-use super::page::{blocking, render, PageError};
+use super::page::{blocking, render_form, PageError};
 use super::session::{Admin, Nav, Require, SignedIn};
 use super::AppState;
 use crate::accounts::{Email, NewPassword, Role, User};
@@ -38,17 +37,16 @@ async fn page(
 ) -> Result<Response, PageError> {
     let store = state.store.clone();
     let users = blocking(move || Ok(store.users()?)).await?;
-    let mut response = render(&UsersPage {
-        nav: Nav::of(signed_in, "users"),
-        users,
-        roles: Role::ALL.iter().map(|r| (r.as_str(), r.label())).collect(),
-        message,
+    Ok(render_form(
+        &UsersPage {
+            nav: Nav::of(signed_in, "users"),
+            users,
+            roles: Role::ALL.iter().map(|r| (r.as_str(), r.label())).collect(),
+            message,
+            failed,
+        },
         failed,
-    });
-    if failed {
-        *response.status_mut() = StatusCode::UNPROCESSABLE_ENTITY;
-    }
-    Ok(response)
+    ))
 }
 
 async fn users_page(
