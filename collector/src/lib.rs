@@ -3,6 +3,7 @@
 //! keeps their status, and exports what it holds for the service team.
 
 pub mod accounts;
+pub mod cases;
 pub mod export;
 pub mod files;
 pub mod http;

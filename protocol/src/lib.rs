@@ -9,6 +9,7 @@ use uuid::Uuid;
 pub mod alarms;
 pub mod ids;
 pub mod record;
+pub mod reference;
 pub mod text;
 
 pub use ids::{AlarmCode, DeviceId, DeviceToken, IdError, SiteId};

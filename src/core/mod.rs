@@ -9,7 +9,8 @@
 pub mod blanking;
 pub mod receipt;
 pub mod record;
-pub mod reference;
+/// Reference codes, shared with the collector (its tracking page checks them).
+pub use earshot_protocol::reference;
 pub mod text;
 pub mod visit;
 

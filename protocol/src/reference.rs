@@ -53,6 +53,39 @@ pub fn parse(input: &str) -> Option<String> {
     (check_symbol(data) == check[0]).then(|| format_symbols(&symbols))
 }
 
+/// What a person typed as a reference, as a tracking page answers it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Typed {
+    /// A well-formed reference, in its canonical form.
+    Reference(String),
+    /// The right length and letters, but the check symbol does not match: a mistyped symbol
+    /// or two swapped neighbours.
+    Typo,
+    /// Not a reference at all (too short, too long, other characters).
+    NotAReference,
+}
+
+/// Tells a valid reference from a mistyped one and from something else entirely.
+pub fn classify(input: &str) -> Typed {
+    if let Some(code) = parse(input) {
+        return Typed::Reference(code);
+    }
+    let symbols: Vec<char> = input
+        .chars()
+        .filter(|c| *c != '-' && !c.is_whitespace())
+        .map(|c| c.to_ascii_uppercase())
+        .collect();
+    let shaped = symbols.len() == DATA_LEN + 1
+        && symbols
+            .iter()
+            .all(|c| ALPHABET.contains(&(*c as u32 as u8)) && c.is_ascii());
+    if shaped {
+        Typed::Typo
+    } else {
+        Typed::NotAReference
+    }
+}
+
 /// Weights 2, 3, … 7 for the data symbols and 1 for the check symbol: all distinct and
 /// non-zero modulo 31, so one wrong symbol changes the sum by weight × difference ≠ 0, and
 /// neighbours' weights differ by one, so swapping them changes it by their difference ≠ 0.
@@ -143,6 +176,18 @@ mod tests {
             caught, swaps,
             "every swap of different neighbours is caught"
         );
+    }
+
+    #[test]
+    fn a_mistyped_reference_is_told_apart_from_something_else() {
+        let code = make(55_555);
+        assert_eq!(classify(&code.to_lowercase()), Typed::Reference(code.clone()));
+        let mut typo = code.clone().into_bytes();
+        typo[0] = if typo[0] == b'A' { b'B' } else { b'A' };
+        assert_eq!(classify(std::str::from_utf8(&typo).unwrap()), Typed::Typo);
+        for other in ["", "hello", "K7QM-4XPZZ", "ÉÉÉÉ-ÉÉÉ", "O7QM-4XP"] {
+            assert_eq!(classify(other), Typed::NotAReference, "{other}");
+        }
     }
 
     #[test]
