@@ -204,10 +204,13 @@ impl Default for CaseRule {
 }
 
 fn unhappy(indexed: &IndexedResponse) -> bool {
-    let main = indexed.rating.as_ref().map(|(scale, value)| match scale.as_str() {
-        "nps" => *value <= 6,
-        _ => *value <= 2,
-    });
+    let main = indexed
+        .rating
+        .as_ref()
+        .map(|(scale, value)| match scale.as_str() {
+            "nps" => *value <= 6,
+            _ => *value <= 2,
+        });
     main.unwrap_or(false) || indexed.nps.is_some_and(|v| v <= 6)
 }
 
@@ -265,15 +268,24 @@ mod tests {
         // Received on a Saturday: day 1 is Monday.
         assert_eq!(add_working_days(d("2026-11-28"), 1, &none), d("2026-11-30"));
         // 20 working days are four weeks.
-        assert_eq!(add_working_days(d("2026-11-30"), 20, &none), d("2026-12-28"));
+        assert_eq!(
+            add_working_days(d("2026-11-30"), 20, &none),
+            d("2026-12-28")
+        );
     }
 
     #[test]
     fn working_days_skip_the_sites_holidays() {
         let christmas: BTreeSet<Date> = [d("2026-12-25"), d("2026-12-28")].into();
         // Thursday 24 December + 1: Friday 25 and Monday 28 are holidays → Tuesday 29.
-        assert_eq!(add_working_days(d("2026-12-24"), 1, &christmas), d("2026-12-29"));
-        assert_eq!(add_working_days(d("2026-11-30"), 20, &christmas), d("2026-12-30"));
+        assert_eq!(
+            add_working_days(d("2026-12-24"), 1, &christmas),
+            d("2026-12-29")
+        );
+        assert_eq!(
+            add_working_days(d("2026-11-30"), 20, &christmas),
+            d("2026-12-30")
+        );
     }
 
     #[test]
@@ -295,7 +307,9 @@ mod tests {
             root_cause: " ".into(),
             resolved: false,
         };
-        assert!(next_state(Resolved, &no_cause).unwrap_err().contains("caused"));
+        assert!(next_state(Resolved, &no_cause)
+            .unwrap_err()
+            .contains("caused"));
     }
 
     fn response(rating: i32, text: Option<&str>, contact: bool) -> IndexedResponse {
@@ -309,7 +323,9 @@ mod tests {
             choices: vec![],
             agreements: vec![],
             personal: Personal {
-                texts: text.map(|t| vec![("c".into(), t.into())]).unwrap_or_default(),
+                texts: text
+                    .map(|t| vec![("c".into(), t.into())])
+                    .unwrap_or_default(),
                 contacts: if contact {
                     vec![("k".into(), "Ann".into(), "0770".into(), "ok".into())]
                 } else {
@@ -342,7 +358,13 @@ mod tests {
 
     #[test]
     fn the_visitor_reads_the_state_in_their_language() {
-        assert_eq!(CaseState::InProgress.for_visitor("cy"), "Rydym yn gweithio arno.");
-        assert_eq!(CaseState::InProgress.for_visitor("xx"), "We are working on it.");
+        assert_eq!(
+            CaseState::InProgress.for_visitor("cy"),
+            "Rydym yn gweithio arno."
+        );
+        assert_eq!(
+            CaseState::InProgress.for_visitor("xx"),
+            "We are working on it."
+        );
     }
 }

@@ -1,9 +1,12 @@
-//! `earshot-collector export`: the stored responses as JSON lines or CSV, written atomically.
+//! `earshot-collector export`: the stored responses as JSON lines or CSV. They are streamed:
+//! read from the store one at a time and written out as read, so that memory stays that of
+//! one response however many there are, and the file appears whole or not at all.
 
-use std::io::Write;
-use std::path::Path;
+use std::io::{BufWriter, Write};
+use std::path::{Path, PathBuf};
+use std::time::SystemTime;
 
-use crate::store::StoredResponse;
+use crate::store::{Store, StoredResponse};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum Format {
@@ -11,26 +14,52 @@ pub enum Format {
     Csv,
 }
 
-/// One JSON object per line: the collector's facts about the response, and the record as the
-/// kiosk sent it.
-pub fn jsonl(rows: &[StoredResponse]) -> Result<Vec<u8>, String> {
-    let mut out = Vec::new();
-    for row in rows {
-        let record: serde_json::Value = serde_json::from_str(&row.record_json)
-            .map_err(|e| format!("a stored record could not be read: {e}"))?;
-        let line = serde_json::json!({
-            "id": record.get("id"),
-            "device_id": row.device_id,
-            "received_at": row.received_at,
-            "started_at": row.started_at,
-            "finished_at": row.finished_at,
-            "time_basis": row.time_basis,
-            "record": record,
-        });
-        serde_json::to_writer(&mut out, &line).map_err(|e| e.to_string())?;
-        out.push(b'\n');
+/// Writes the responses that started at or after `since` (all, without it), oldest first, to
+/// `path` in `format`, replacing the file only once every row is on disk. Returns how many
+/// were written.
+pub fn export(
+    store: &dyn Store,
+    since: Option<SystemTime>,
+    format: Format,
+    path: &Path,
+) -> Result<u64, String> {
+    let mut file = AtomicFile::create(path)?;
+    let mut line = Vec::new();
+    if format == Format::Csv {
+        csv_header(&mut line);
+        file.write_all(&line)?;
     }
-    Ok(out)
+    let written = store
+        .each_response_since(since, &mut |row| {
+            line.clear();
+            match format {
+                Format::Jsonl => jsonl_line(&row, &mut line)?,
+                Format::Csv => csv_line(&row, &mut line)?,
+            }
+            file.write_all(&line)
+        })
+        .map_err(|e| e.to_string())?;
+    file.commit()?;
+    Ok(written)
+}
+
+/// One JSON object per line: the collector's facts about the response, and the record as the
+/// kiosk sent it. Appends the line, with its newline, to `out`.
+pub fn jsonl_line(row: &StoredResponse, out: &mut Vec<u8>) -> Result<(), String> {
+    let record: serde_json::Value = serde_json::from_str(&row.record_json)
+        .map_err(|e| format!("a stored record could not be read: {e}"))?;
+    let line = serde_json::json!({
+        "id": record.get("id"),
+        "device_id": row.device_id,
+        "received_at": row.received_at,
+        "started_at": row.started_at,
+        "finished_at": row.finished_at,
+        "time_basis": row.time_basis,
+        "record": record,
+    });
+    serde_json::to_writer(&mut *out, &line).map_err(|e| e.to_string())?;
+    out.push(b'\n');
+    Ok(())
 }
 
 /// A cell that a spreadsheet would run as a formula is prefixed with `'`.
@@ -66,57 +95,93 @@ const CSV_COLUMNS: &[&str] = &[
     "answers",
 ];
 
-/// One row per response; the answers as JSON in the last column. UTF-8 with a byte-order
-/// mark so that spreadsheet programs read accents and Chinese correctly.
-pub fn csv(rows: &[StoredResponse]) -> Result<Vec<u8>, String> {
-    let mut out = "\u{feff}".as_bytes().to_vec();
-    writeln!(out, "{}", CSV_COLUMNS.join(",")).map_err(|e| e.to_string())?;
-    for row in rows {
-        let r: earshot_protocol::ResponseRecord = serde_json::from_str(&row.record_json)
-            .map_err(|e| format!("a stored record could not be read: {e}"))?;
-        let answers = serde_json::to_string(&r.answers).map_err(|e| e.to_string())?;
-        let cells = [
-            r.id.to_string(),
-            r.reference.clone(),
-            row.device_id.clone(),
-            r.site_id.clone(),
-            r.survey_id.clone(),
-            r.survey_version.clone(),
-            r.language.clone(),
-            r.outcome.as_str().to_string(),
-            r.service.clone().unwrap_or_default(),
-            row.started_at.clone(),
-            row.finished_at.clone(),
-            row.time_basis.clone(),
-            row.received_at.clone(),
-            r.clock.duration_ms().to_string(),
-            r.flags.suspected_misuse.to_string(),
-            answers,
-        ];
-        let line: Vec<String> = cells.iter().map(|c| cell(c)).collect();
-        writeln!(out, "{}", line.join(",")).map_err(|e| e.to_string())?;
-    }
-    Ok(out)
+/// The first lines of a CSV export: a UTF-8 byte-order mark, so that spreadsheet programs read
+/// accents and Chinese correctly, and the column names.
+pub fn csv_header(out: &mut Vec<u8>) {
+    out.extend_from_slice("\u{feff}".as_bytes());
+    out.extend_from_slice(CSV_COLUMNS.join(",").as_bytes());
+    out.push(b'\n');
 }
 
-/// Writes `bytes` to `path` so that a reader never sees half a file: a temporary file in the
-/// same folder, flushed to disk, then renamed over the target.
-pub fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), String> {
-    let dir = path
-        .parent()
-        .filter(|d| !d.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
-    let mut tmp = tempfile::NamedTempFile::new_in(dir)
-        .map_err(|e| format!("cannot write in {}: {e}", dir.display()))?;
-    tmp.write_all(bytes)
-        .and_then(|_| tmp.as_file().sync_all())
-        .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
-    tmp.persist(path)
-        .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
-    if let Ok(d) = std::fs::File::open(dir) {
-        let _ = d.sync_all();
+/// One row per response; the answers as JSON in the last column. Appends the row, with its
+/// newline, to `out`.
+pub fn csv_line(row: &StoredResponse, out: &mut Vec<u8>) -> Result<(), String> {
+    let r: earshot_protocol::ResponseRecord = serde_json::from_str(&row.record_json)
+        .map_err(|e| format!("a stored record could not be read: {e}"))?;
+    let answers = serde_json::to_string(&r.answers).map_err(|e| e.to_string())?;
+    let cells = [
+        r.id.to_string(),
+        r.reference,
+        row.device_id.clone(),
+        r.site_id,
+        r.survey_id,
+        r.survey_version,
+        r.language,
+        r.outcome.as_str().to_string(),
+        r.service.unwrap_or_default(),
+        row.started_at.clone(),
+        row.finished_at.clone(),
+        row.time_basis.clone(),
+        row.received_at.clone(),
+        r.clock.duration_ms().to_string(),
+        r.flags.suspected_misuse.to_string(),
+        answers,
+    ];
+    for (i, c) in cells.iter().enumerate() {
+        if i > 0 {
+            out.push(b',');
+        }
+        out.extend_from_slice(cell(c).as_bytes());
     }
+    out.push(b'\n');
     Ok(())
+}
+
+/// A file that appears at its path whole or not at all: written through a buffer to a
+/// temporary file in the same folder (owner-only, 0600, as `tempfile` makes it), flushed to
+/// disk, then renamed over the target. Dropped before `commit`, it leaves nothing behind.
+pub struct AtomicFile {
+    out: BufWriter<tempfile::NamedTempFile>,
+    path: PathBuf,
+    dir: PathBuf,
+}
+
+impl AtomicFile {
+    pub fn create(path: &Path) -> Result<AtomicFile, String> {
+        let dir = path
+            .parent()
+            .filter(|d| !d.as_os_str().is_empty())
+            .unwrap_or(Path::new("."))
+            .to_path_buf();
+        let tmp = tempfile::NamedTempFile::new_in(&dir)
+            .map_err(|e| format!("cannot write in {}: {e}", dir.display()))?;
+        Ok(AtomicFile {
+            out: BufWriter::with_capacity(256 * 1024, tmp),
+            path: path.to_path_buf(),
+            dir,
+        })
+    }
+
+    pub fn write_all(&mut self, bytes: &[u8]) -> Result<(), String> {
+        self.out.write_all(bytes).map_err(|e| self.failed(e))
+    }
+
+    /// Flushes what is written to disk and puts the file in place.
+    pub fn commit(self) -> Result<(), String> {
+        let AtomicFile { out, path, dir } = self;
+        let fail = |e: &dyn std::fmt::Display| format!("cannot write {}: {e}", path.display());
+        let tmp = out.into_inner().map_err(|e| fail(e.error()))?;
+        tmp.as_file().sync_all().map_err(|e| fail(&e))?;
+        tmp.persist(&path).map_err(|e| fail(&e))?;
+        if let Ok(d) = std::fs::File::open(&dir) {
+            let _ = d.sync_all();
+        }
+        Ok(())
+    }
+
+    fn failed(&self, e: std::io::Error) -> String {
+        format!("cannot write {}: {e}", self.path.display())
+    }
 }
 
 #[cfg(test)]
@@ -129,5 +194,64 @@ mod tests {
         assert_eq!(cell("-1"), "'-1");
         assert_eq!(cell("plain"), "plain");
         assert_eq!(cell("a,b"), "\"a,b\"");
+    }
+
+    fn row() -> StoredResponse {
+        let record = serde_json::json!({
+            "id": "0192f0c4-7d2a-7b3e-8f00-000000000001", "reference": "K7M2-Q",
+            "survey_id": "shop", "survey_version": "1", "language": "zh_CN",
+            "site_id": "central-library", "device_id": "lobby-1",
+            "started_at": "2026-11-23T10:00:00Z", "finished_at": "2026-11-23T10:00:20Z",
+            "clock": {"synchronized": true, "started_mono_ms": 1000, "finished_mono_ms": 21000, "visit_number": 7},
+            "outcome": "completed", "service": "checkout",
+            "answers": [
+                {"step_id": "rating", "at_ms": 1, "value": {"type": "rating", "scale": "smiley5", "value": 2}},
+                {"step_id": "why", "at_ms": 2, "value": {"type": "choice", "options": ["queue", "staff"]}},
+                {"step_id": "comment", "at_ms": 5, "value": {"type": "text", "text": "=1+2, \"很好\"\nthanks"}}
+            ],
+            "flags": {"suspected_misuse": false}
+        });
+        StoredResponse {
+            record_json: record.to_string(),
+            device_id: "lobby-1".into(),
+            received_at: "2026-11-23T10:05:00.000Z".into(),
+            started_at: "2026-11-23T10:00:00.000Z".into(),
+            finished_at: "2026-11-23T10:00:20.000Z".into(),
+            time_basis: "device".into(),
+        }
+    }
+
+    /// The formats exactly, byte for byte: what the service team's scripts read.
+    #[test]
+    fn each_format_is_written_exactly_as_documented() {
+        let mut csv = Vec::new();
+        csv_header(&mut csv);
+        csv_line(&row(), &mut csv).unwrap();
+        assert_eq!(String::from_utf8(csv).unwrap(), CSV_GOLDEN);
+        let mut jsonl = Vec::new();
+        jsonl_line(&row(), &mut jsonl).unwrap();
+        assert_eq!(String::from_utf8(jsonl).unwrap(), JSONL_GOLDEN);
+    }
+
+    const CSV_GOLDEN: &str = "\u{feff}id,reference,device_id,site_id,survey_id,survey_version,language,outcome,service,started_at,finished_at,time_basis,received_at,duration_ms,suspected_misuse,answers\n0192f0c4-7d2a-7b3e-8f00-000000000001,K7M2-Q,lobby-1,central-library,shop,1,zh_CN,completed,checkout,2026-11-23T10:00:00.000Z,2026-11-23T10:00:20.000Z,device,2026-11-23T10:05:00.000Z,20000,false,\"[{\"\"step_id\"\":\"\"rating\"\",\"\"at_ms\"\":1,\"\"value\"\":{\"\"type\"\":\"\"rating\"\",\"\"scale\"\":\"\"smiley5\"\",\"\"value\"\":2}},{\"\"step_id\"\":\"\"why\"\",\"\"at_ms\"\":2,\"\"value\"\":{\"\"type\"\":\"\"choice\"\",\"\"options\"\":[\"\"queue\"\",\"\"staff\"\"]}},{\"\"step_id\"\":\"\"comment\"\",\"\"at_ms\"\":5,\"\"value\"\":{\"\"type\"\":\"\"text\"\",\"\"text\"\":\"\"=1+2, \\\"\"很好\\\"\"\\nthanks\"\"}}]\"\n";
+    const JSONL_GOLDEN: &str = "{\"device_id\":\"lobby-1\",\"finished_at\":\"2026-11-23T10:00:20.000Z\",\"id\":\"0192f0c4-7d2a-7b3e-8f00-000000000001\",\"received_at\":\"2026-11-23T10:05:00.000Z\",\"record\":{\"answers\":[{\"at_ms\":1,\"step_id\":\"rating\",\"value\":{\"scale\":\"smiley5\",\"type\":\"rating\",\"value\":2}},{\"at_ms\":2,\"step_id\":\"why\",\"value\":{\"options\":[\"queue\",\"staff\"],\"type\":\"choice\"}},{\"at_ms\":5,\"step_id\":\"comment\",\"value\":{\"text\":\"=1+2, \\\"很好\\\"\\nthanks\",\"type\":\"text\"}}],\"clock\":{\"finished_mono_ms\":21000,\"started_mono_ms\":1000,\"synchronized\":true,\"visit_number\":7},\"device_id\":\"lobby-1\",\"finished_at\":\"2026-11-23T10:00:20Z\",\"flags\":{\"suspected_misuse\":false},\"id\":\"0192f0c4-7d2a-7b3e-8f00-000000000001\",\"language\":\"zh_CN\",\"outcome\":\"completed\",\"reference\":\"K7M2-Q\",\"service\":\"checkout\",\"site_id\":\"central-library\",\"started_at\":\"2026-11-23T10:00:00Z\",\"survey_id\":\"shop\",\"survey_version\":\"1\"},\"started_at\":\"2026-11-23T10:00:00.000Z\",\"time_basis\":\"device\"}\n";
+
+    #[test]
+    fn an_export_that_fails_part_way_leaves_no_file_and_the_old_one_in_place() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("out.csv");
+        std::fs::write(&path, "before").unwrap();
+        let mut file = AtomicFile::create(&path).unwrap();
+        file.write_all(b"half").unwrap();
+        drop(file);
+        assert_eq!(std::fs::read_to_string(&path).unwrap(), "before");
+        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1);
+        let mut file = AtomicFile::create(&path).unwrap();
+        file.write_all(b"whole").unwrap();
+        file.commit().unwrap();
+        assert_eq!(std::fs::read_to_string(&path).unwrap(), "whole");
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&path).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o600);
     }
 }

@@ -460,13 +460,8 @@ fn run(cli: Cli, out: &mut dyn Write) -> Result<(), Failure> {
         } => {
             let since = since.as_deref().map(parse_since).transpose()?;
             let store = open(&cli.db)?;
-            let rows = store.responses_since(since).map_err(|e| e.to_string())?;
-            let bytes = match format {
-                Format::Jsonl => export::jsonl(&rows)?,
-                Format::Csv => export::csv(&rows)?,
-            };
-            export::write_atomically(&path, &bytes)?;
-            writeln!(out, "wrote {} responses to {}", rows.len(), path.display())?;
+            let written = export::export(store.as_ref(), since, format, &path)?;
+            writeln!(out, "wrote {written} responses to {}", path.display())?;
             Ok(())
         }
     }

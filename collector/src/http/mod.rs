@@ -27,6 +27,7 @@ use crate::ingest::KnownSurveys;
 use crate::store::Store;
 
 mod batches;
+mod cases;
 mod charts;
 pub mod enroll;
 pub mod error;
@@ -38,6 +39,7 @@ mod results;
 pub mod session;
 mod sites;
 mod status;
+pub mod tracking;
 mod users;
 
 #[derive(Debug, Clone, Copy)]
@@ -144,6 +146,8 @@ pub fn app(state: Arc<AppState>) -> Router {
         .merge(fleet::routes())
         .merge(users::routes())
         .merge(sites::routes())
+        .merge(cases::routes())
+        .merge(tracking::routes())
         .merge(page::routes())
         .layer(axum::extract::DefaultBodyLimit::max(64 * 1024));
     Router::new()

@@ -138,6 +138,7 @@ pub struct Nav {
     pub role: &'static str,
     pub csrf: String,
     pub is_admin: bool,
+    pub is_case_handler: bool,
 }
 
 impl Nav {
@@ -148,6 +149,7 @@ impl Nav {
             role: signed_in.user().role.label(),
             csrf: signed_in.session.csrf.clone(),
             is_admin: signed_in.user().role >= Role::Admin,
+            is_case_handler: signed_in.user().role >= Role::CaseHandler,
         }
     }
 }

@@ -184,3 +184,22 @@ async fn a_sign_in_form_without_its_token_is_refused() {
     );
     assert_eq!(status_of(&app, &head, body.as_bytes()).await.0, 403);
 }
+
+#[tokio::test]
+async fn tracking_lookups_are_limited_per_address_so_references_cannot_be_enumerated() {
+    let app = start().await;
+    let mut statuses = Vec::new();
+    for i in 0..(crate::http::tracking::LOOKUPS_PER_MINUTE + 5) {
+        let reference = earshot_protocol::reference::make(u64::from(i) * 7919);
+        let (status, _) = status_of(
+            &app,
+            &format!("GET /t/{reference} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"),
+            b"",
+        )
+        .await;
+        statuses.push(status);
+    }
+    let limit = crate::http::tracking::LOOKUPS_PER_MINUTE as usize;
+    assert!(statuses[..limit].iter().all(|s| *s == 404), "{statuses:?}");
+    assert!(statuses[limit..].iter().all(|s| *s == 429), "{statuses:?}");
+}

@@ -20,6 +20,9 @@ use crate::status::ReportedStatus;
 pub enum StoreError {
     #[error("collector database {path}: {detail}")]
     Database { path: PathBuf, detail: String },
+    /// What `Store::each_response_since` handed each response to stopped, for this reason.
+    #[error("{0}")]
+    Stopped(String),
 }
 
 /// An enrolled device, as found by its token.
@@ -87,7 +90,7 @@ pub struct StoredResponse {
     pub time_basis: String,
 }
 
-pub trait Store: Accounts + Results + Send + Sync + 'static {
+pub trait Store: Accounts + Cases + Results + Send + Sync + 'static {
     /// Makes a one-time enrolment code for `site`, valid until `expires_at`.
     fn create_enrollment_code(
         &self,
@@ -126,9 +129,16 @@ pub trait Store: Accounts + Results + Send + Sync + 'static {
         now: SystemTime,
     ) -> Result<(), StoreError>;
     fn devices(&self) -> Result<Vec<DeviceRow>, StoreError>;
-    /// Responses whose (true) start is at or after `since`, oldest first.
-    fn responses_since(&self, since: Option<SystemTime>)
-        -> Result<Vec<StoredResponse>, StoreError>;
+    /// Hands `each` the responses whose (true) start is at or after `since`, oldest first,
+    /// one at a time as they are read, so that memory stays that of one response however many
+    /// there are; returns how many it was handed. An error from `each` stops the walk and is
+    /// returned as `StoreError::Stopped`. The store is held for the whole walk: `each` must
+    /// not use it.
+    fn each_response_since(
+        &self,
+        since: Option<SystemTime>,
+        each: &mut dyn FnMut(StoredResponse) -> Result<(), String>,
+    ) -> Result<u64, StoreError>;
     /// The deployment's receipt secret (hex), made on first use. Every kiosk enrolled gets
     /// it, so that one receipt gives one keyed value whichever kiosk scanned it, and the
     /// service team keys their till data with it to join.
@@ -187,9 +197,13 @@ fn normalise_code(code: &str) -> String {
 }
 
 mod accounts;
+mod cases;
+pub use cases::{AuditEntry, CaseFilter, CaseRow, Cases, Contact, Note, Tracking};
+mod bulk;
 mod results;
 mod schema;
 pub use accounts::{Accounts, Session};
+pub use bulk::Loaded;
 pub use results::{Aggregates, Comment, Results, ResultsFilter, Site, MAX_COMMENTS};
 use schema::MIGRATIONS;
 
@@ -258,6 +272,51 @@ impl SqliteStore {
             detail: e.to_string(),
         }
     }
+}
+
+/// Stores one judged response: its row, then its indexed columns and child rows
+/// (`schema::write_index`) and the case it calls for (`cases::open_if_due`), in the
+/// caller's transaction. `Ok(false)`, with nothing written,
+/// when a response with its id is stored already.
+fn insert_response(
+    tx: &rusqlite::Transaction,
+    device_id: &str,
+    batch_id: &str,
+    received_at: &str,
+    a: &Accepted,
+) -> rusqlite::Result<bool> {
+    let record = &a.record;
+    let id = record.id.to_string();
+    let n = tx
+        .prepare_cached(
+            "INSERT INTO responses (id, device_id, site_id, survey_id, survey_version,
+                 outcome, started_at, finished_at, started_ms, time_basis, received_at,
+                 batch_id, record_json)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)
+             ON CONFLICT (id) DO NOTHING",
+        )?
+        .execute(params![
+            id,
+            device_id,
+            record.site_id,
+            record.survey_id,
+            record.survey_version,
+            record.outcome.as_str(),
+            rfc3339(a.started_at),
+            rfc3339(a.finished_at),
+            unix_ms(a.started_at),
+            a.basis.as_str(),
+            received_at,
+            batch_id,
+            a.record_json,
+        ])?;
+    if n == 1 {
+        let indexed = crate::indexed::IndexedResponse::of(record);
+        schema::write_index(tx, &id, &indexed)?;
+        // Due dates count from when the visitor asked: the visit's end.
+        cases::open_if_due(tx, &id, &record.site_id, &indexed, a.finished_at)?;
+    }
+    Ok(n == 1)
 }
 
 fn status_json(status: &ReportedStatus) -> String {
@@ -455,70 +514,37 @@ impl Store for SqliteStore {
             }
             let now_text = rfc3339(now);
             let mut results = Vec::with_capacity(judged.len());
-            {
-                let mut insert = tx
-                    .prepare(
-                        "INSERT INTO responses (id, device_id, site_id, survey_id, survey_version,
-                             outcome, started_at, finished_at, started_ms, time_basis, received_at,
-                             batch_id, record_json)
-                         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)
-                         ON CONFLICT (id) DO NOTHING",
-                    )
-                    .map_err(|e| e.to_string())?;
-                for j in judged {
-                    results.push(match j {
-                        Judged::Valid(a) => {
-                            let Accepted { record, .. } = a.as_ref();
-                            let n = insert
-                                .execute(params![
-                                    record.id.to_string(),
-                                    device.id,
-                                    record.site_id,
-                                    record.survey_id,
-                                    record.survey_version,
-                                    record.outcome.as_str(),
-                                    rfc3339(a.started_at),
-                                    rfc3339(a.finished_at),
-                                    unix_ms(a.started_at),
-                                    a.basis.as_str(),
-                                    now_text,
-                                    batch_id.to_string(),
-                                    a.record_json,
-                                ])
-                                .map_err(|e| e.to_string())?;
-                            if n == 1 {
-                                schema::write_index(
-                                    &tx,
-                                    &record.id.to_string(),
-                                    &crate::indexed::IndexedResponse::of(record),
-                                )
-                                .map_err(|e| e.to_string())?;
-                            }
-                            ItemResult {
-                                id: Some(record.id),
-                                index: a.index,
-                                status: if n == 1 {
-                                    ItemStatus::Accepted
-                                } else {
-                                    ItemStatus::Duplicate
-                                },
-                                reason: None,
-                            }
-                        }
-                        Judged::RepeatInBatch { index, id } => ItemResult {
-                            id: Some(*id),
-                            index: *index,
-                            status: ItemStatus::Duplicate,
+            let batch_text = batch_id.to_string();
+            for j in judged {
+                results.push(match j {
+                    Judged::Valid(a) => {
+                        let record = &a.record;
+                        let stored = insert_response(&tx, &device.id, &batch_text, &now_text, a)
+                            .map_err(|e| e.to_string())?;
+                        ItemResult {
+                            id: Some(record.id),
+                            index: a.index,
+                            status: if stored {
+                                ItemStatus::Accepted
+                            } else {
+                                ItemStatus::Duplicate
+                            },
                             reason: None,
-                        },
-                        Judged::Rejected { index, id, reason } => ItemResult {
-                            id: *id,
-                            index: *index,
-                            status: ItemStatus::Rejected,
-                            reason: Some(reason.clone()),
-                        },
-                    });
-                }
+                        }
+                    }
+                    Judged::RepeatInBatch { index, id } => ItemResult {
+                        id: Some(*id),
+                        index: *index,
+                        status: ItemStatus::Duplicate,
+                        reason: None,
+                    },
+                    Judged::Rejected { index, id, reason } => ItemResult {
+                        id: *id,
+                        index: *index,
+                        status: ItemStatus::Rejected,
+                        reason: Some(reason.clone()),
+                    },
+                });
             }
             let reply = BatchReply {
                 batch_id,
@@ -589,29 +615,44 @@ impl Store for SqliteStore {
         result.map_err(|e| self.fail(e))
     }
 
-    fn responses_since(
+    fn each_response_since(
         &self,
         since: Option<SystemTime>,
-    ) -> Result<Vec<StoredResponse>, StoreError> {
+        each: &mut dyn FnMut(StoredResponse) -> Result<(), String>,
+    ) -> Result<u64, StoreError> {
         let conn = self.lock();
-        let result = (|| -> rusqlite::Result<Vec<StoredResponse>> {
+        let mut stopped = None;
+        let result = (|| -> rusqlite::Result<u64> {
+            // In the order of `responses_by_start`: read as stepped, never sorted whole (only
+            // responses that started in the same millisecond are put in id order).
             let mut stmt = conn.prepare(
                 "SELECT record_json, device_id, received_at, started_at, finished_at, time_basis
                  FROM responses WHERE started_ms >= ?1 ORDER BY started_ms, id",
             )?;
-            let rows = stmt.query_map([since.map(unix_ms).unwrap_or(i64::MIN)], |r| {
-                Ok(StoredResponse {
+            let mut rows = stmt.query([since.map(unix_ms).unwrap_or(i64::MIN)])?;
+            let mut handed = 0;
+            while let Some(r) = rows.next()? {
+                let response = StoredResponse {
                     record_json: r.get(0)?,
                     device_id: r.get(1)?,
                     received_at: r.get(2)?,
                     started_at: r.get(3)?,
                     finished_at: r.get(4)?,
                     time_basis: r.get(5)?,
-                })
-            })?;
-            rows.collect()
+                };
+                if let Err(e) = each(response) {
+                    stopped = Some(e);
+                    break;
+                }
+                handed += 1;
+            }
+            Ok(handed)
         })();
-        result.map_err(|e| self.fail(e))
+        match (result, stopped) {
+            (_, Some(reason)) => Err(StoreError::Stopped(reason)),
+            (Ok(handed), None) => Ok(handed),
+            (Err(e), None) => Err(self.fail(e)),
+        }
     }
 }
 

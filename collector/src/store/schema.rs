@@ -163,48 +163,108 @@ pub const MIGRATIONS: &[Migration] = &[
         CREATE INDEX sign_in_failures_by_key ON sign_in_failures (key, at_ms);",
         then: None,
     },
+    // 6: complaints and requests as cases, each site's rule for which responses become one
+    // and its holidays (due dates count working days), notes, and the audit log, which the
+    // database itself keeps append-only.
+    Migration {
+        sql: "CREATE TABLE case_rules (
+            site_id TEXT PRIMARY KEY,
+            unhappy_with_comment INTEGER NOT NULL DEFAULT 0,
+            team TEXT NOT NULL,
+            acknowledge_days INTEGER NOT NULL DEFAULT 5,
+            reply_days INTEGER NOT NULL DEFAULT 20
+        );
+        CREATE TABLE site_holidays (
+            site_id TEXT NOT NULL,
+            day TEXT NOT NULL,
+            PRIMARY KEY (site_id, day)
+        );
+        CREATE TABLE cases (
+            id INTEGER PRIMARY KEY,
+            response_id TEXT NOT NULL UNIQUE REFERENCES responses (id),
+            reference TEXT NOT NULL,
+            site_id TEXT NOT NULL,
+            reason TEXT NOT NULL,
+            state TEXT NOT NULL,
+            team TEXT NOT NULL,
+            owner_user_id INTEGER REFERENCES users (id),
+            language TEXT NOT NULL,
+            opened_at TEXT NOT NULL,
+            acknowledge_due TEXT NOT NULL,
+            reply_due TEXT NOT NULL,
+            root_cause TEXT,
+            resolved INTEGER
+        );
+        CREATE INDEX cases_by_reference ON cases (reference);
+        CREATE INDEX cases_by_due ON cases (state, reply_due);
+        CREATE TABLE case_notes (
+            id INTEGER PRIMARY KEY,
+            case_id INTEGER NOT NULL REFERENCES cases (id),
+            at TEXT NOT NULL,
+            user_id INTEGER REFERENCES users (id),
+            public INTEGER NOT NULL,
+            text TEXT NOT NULL
+        );
+        CREATE TABLE audit (
+            id INTEGER PRIMARY KEY,
+            at TEXT NOT NULL,
+            user_email TEXT,
+            case_id INTEGER,
+            action TEXT NOT NULL,
+            before TEXT,
+            after TEXT
+        );
+        CREATE INDEX audit_by_case ON audit (case_id, id);
+        CREATE TRIGGER audit_is_append_only_update BEFORE UPDATE ON audit
+            BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
+        CREATE TRIGGER audit_is_append_only_delete BEFORE DELETE ON audit
+            BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;",
+        then: None,
+    },
 ];
 
-/// Writes what results ask about one stored response: its columns and its child rows.
+/// Writes what results ask about one stored response: its columns and its child rows. The
+/// statements are prepared once per connection and kept: ingest and bulk loads call this for
+/// every response.
 pub fn write_index(tx: &Transaction, id: &str, indexed: &IndexedResponse) -> rusqlite::Result<()> {
-    tx.execute(
+    tx.prepare_cached(
         "UPDATE responses SET reference = ?2, language = ?3, misuse = ?4, service = ?5,
              rating_scale = ?6, rating_value = ?7, nps_value = ?8 WHERE id = ?1",
-        params![
-            id,
-            indexed.reference,
-            indexed.language,
-            indexed.misuse,
-            indexed.service,
-            indexed.rating.as_ref().map(|r| r.0.as_str()),
-            indexed.rating.as_ref().map(|r| r.1),
-            indexed.nps,
-        ],
-    )?;
+    )?
+    .execute(params![
+        id,
+        indexed.reference,
+        indexed.language,
+        indexed.misuse,
+        indexed.service,
+        indexed.rating.as_ref().map(|r| r.0.as_str()),
+        indexed.rating.as_ref().map(|r| r.1),
+        indexed.nps,
+    ])?;
     for (step, option) in &indexed.choices {
-        tx.execute(
+        tx.prepare_cached(
             "INSERT OR IGNORE INTO response_choices (response_id, step_id, option_id) VALUES (?1, ?2, ?3)",
-            params![id, step, option],
-        )?;
+        )?
+        .execute(params![id, step, option])?;
     }
     for (step, value) in &indexed.agreements {
-        tx.execute(
+        tx.prepare_cached(
             "INSERT INTO response_agreements (response_id, step_id, value) VALUES (?1, ?2, ?3)",
-            params![id, step, value],
-        )?;
+        )?
+        .execute(params![id, step, value])?;
     }
     for (step, text) in &indexed.personal.texts {
-        tx.execute(
+        tx.prepare_cached(
             "INSERT INTO response_texts (response_id, step_id, text) VALUES (?1, ?2, ?3)",
-            params![id, step, text],
-        )?;
+        )?
+        .execute(params![id, step, text])?;
     }
     for (step, name, reach, consent) in &indexed.personal.contacts {
-        tx.execute(
+        tx.prepare_cached(
             "INSERT INTO response_contacts (response_id, step_id, name, reach, consent_text)
              VALUES (?1, ?2, ?3, ?4, ?5)",
-            params![id, step, name, reach, consent],
-        )?;
+        )?
+        .execute(params![id, step, name, reach, consent])?;
     }
     Ok(())
 }

@@ -772,3 +772,237 @@ fn results_show_the_figures_of_a_known_data_set_and_the_csv_says_the_same() {
         client.close().await.unwrap();
     });
 }
+
+const HANDLER: (&str, &str) = ("handler@council.example", "handler pass phrase three");
+
+/// One device at `site` posts `records`.
+fn post_records(collector: &Collector, site: &str, device: &str, records: Vec<Value>) {
+    let code = collector.cli(&["enroll-code", "--site", site], "");
+    let (status, reply) = http(
+        &collector.addr,
+        "POST",
+        "/v1/enroll",
+        &[("Content-Type", "application/json")],
+        json!({"code": code.lines().next().unwrap(), "device_id": device})
+            .to_string()
+            .as_bytes(),
+    );
+    assert_eq!(status, 200, "{reply}");
+    let token = serde_json::from_str::<Value>(body_of(&reply)).unwrap()["token"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let id = Uuid::now_v7();
+    let body = json!({"batch_id": id, "responses": records, "status": {
+        "app_version": "0.1.0", "survey_id": "shop-feedback", "survey_version": "1",
+        "queue_depth": 0, "oldest_unsent_age_s": null, "dead_letters": 0, "scanner": "x",
+        "hardware": "x", "uptime_s": 1, "last_error": null, "alarms": [],
+        "clock": {"sent_at": "2026-11-23T12:00:00Z", "synchronized": true,
+                  "run_id": Uuid::now_v7(), "mono_ms": 1}}});
+    let (status, reply) = http(
+        &collector.addr,
+        "POST",
+        "/v1/batches",
+        &[
+            ("Authorization", &format!("Bearer {token}")),
+            ("Idempotency-Key", &id.to_string()),
+            ("Content-Type", "application/json"),
+        ],
+        body.to_string().as_bytes(),
+    );
+    assert_eq!(status, 200, "{reply}");
+    assert!(!reply.contains("rejected"), "{reply}");
+}
+
+async fn click(client: &Client, css: &str) {
+    client
+        .wait()
+        .at_most(Duration::from_secs(10))
+        .for_element(Locator::Css(css))
+        .await
+        .unwrap_or_else(|e| panic!("{css}: {e}"))
+        .click()
+        .await
+        .unwrap();
+}
+
+async fn type_into(client: &Client, css: &str, text: &str) {
+    client
+        .wait()
+        .at_most(Duration::from_secs(10))
+        .for_element(Locator::Css(css))
+        .await
+        .unwrap_or_else(|e| panic!("{css}: {e}"))
+        .send_keys(text)
+        .await
+        .unwrap();
+}
+
+/// Waits until `css` holds `want` (a click's page load ends after the click).
+async fn wait_for_text(client: &Client, css: &str, want: &str) {
+    let until = Instant::now() + Duration::from_secs(10);
+    loop {
+        if let Ok(e) = client.find(Locator::Css(css)).await {
+            if e.text().await.unwrap_or_default().contains(want) {
+                return;
+            }
+        }
+        assert!(Instant::now() < until, "{css} never showed {want:?}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+#[test]
+fn a_contact_request_becomes_a_case_worked_to_the_end_and_followed_by_the_visitor() {
+    let dir = tempfile::tempdir().unwrap();
+    let collector = collector_with_people(dir.path());
+    collector.cli(
+        &[
+            "user",
+            "add",
+            "--email",
+            HANDLER.0,
+            "--role",
+            "case-handler",
+        ],
+        &format!("{}\n", HANDLER.1),
+    );
+    let reference = earshot_protocol::reference::make(424_242);
+    let mut asked = record(
+        "site-a",
+        "kiosk-a",
+        &Visit {
+            rating: 1,
+            nps: None,
+            reasons: vec!["queue"],
+            comment: Some("Aros am awr".into()),
+            misuse: false,
+        },
+        1,
+    );
+    asked["reference"] = json!(reference);
+    asked["language"] = json!("cy");
+    asked["answers"]
+        .as_array_mut()
+        .unwrap()
+        .push(json!({"step_id": "contact", "at_ms": 5000,
+        "value": {"type": "contact", "name": "Ann Jones", "reach": "07700 900123",
+                  "consent_text": "Cewch gysylltu â mi"}}));
+    post_records(&collector, "site-a", "kiosk-a", vec![asked]);
+    let tracking = collector.url(&format!("/t/{reference}"));
+    let driver = chromedriver();
+    runtime().block_on(async {
+        let client = browser(&driver).await;
+        // The visitor, before anyone has worked the case: in Welsh, the language they used.
+        client.goto(&tracking).await.unwrap();
+        assert_eq!(
+            text_of(&client, "#state").await,
+            "Rydym wedi derbyn eich adborth a byddwn yn edrych arno cyn bo hir."
+        );
+        let page = client.source().await.unwrap();
+        for private in ["Ann Jones", "07700", "Aros am awr"] {
+            assert!(!page.contains(private), "the tracking page shows {private}");
+        }
+        // A viewer has no way to the cases or to contact details.
+        sign_in(&client, &collector, VIEWER.0, VIEWER.1).await;
+        wait_for_path(&client, "/results").await;
+        client.goto(&collector.url("/cases")).await.unwrap();
+        assert_eq!(text_of(&client, "h1").await, "Not allowed");
+        let viewer = session_cookie(&client).await;
+        let (status, _) = http(
+            &collector.addr,
+            "GET",
+            "/cases/1",
+            &[("Cookie", &viewer)],
+            b"",
+        );
+        assert_eq!(status, 403);
+        client.delete_all_cookies().await.unwrap();
+
+        sign_in(&client, &collector, HANDLER.0, HANDLER.1).await;
+        wait_for_path(&client, "/results").await;
+        client.goto(&collector.url("/cases")).await.unwrap();
+        assert!(text_of(&client, "#cases tbody").await.contains(&reference));
+        click(&client, "#cases tbody a").await;
+        wait_for_text(&client, "#case-state", "new").await;
+        click(&client, "#show-contact").await;
+        wait_for_text(&client, "#contact-details", "07700 900123").await;
+        click(&client, "#move-acknowledge").await;
+        wait_for_text(&client, "#case-state", "acknowledged").await;
+        client
+            .find(Locator::Css("#assign-team"))
+            .await
+            .unwrap()
+            .clear()
+            .await
+            .unwrap();
+        type_into(&client, "#assign-team", "housing").await;
+        click(&client, "#assign").await;
+        wait_for_text(&client, "#case-team", "housing").await;
+        type_into(&client, "#note-text", "Byddwn yn eich ffonio ddydd Llun.").await;
+        client
+            .find(Locator::Css("#note-public option[value=yes]"))
+            .await
+            .unwrap()
+            .click()
+            .await
+            .unwrap();
+        click(&client, "#add-note").await;
+        wait_for_text(&client, "#audit", "public note").await;
+        type_into(&client, "#note-text", "Rheolwr i ffwrdd.").await;
+        click(&client, "#add-note").await;
+        wait_for_text(&client, "#audit", "internal note").await;
+
+        // The visitor sees the new state and the public note, in Welsh and in English.
+        client.goto(&tracking).await.unwrap();
+        assert_eq!(
+            text_of(&client, "#state").await,
+            "Mae rhywun wedi darllen eich adborth a bydd yn delio ag ef."
+        );
+        let updates = text_of(&client, "#updates").await;
+        assert!(
+            updates.contains("Byddwn yn eich ffonio ddydd Llun."),
+            "{updates}"
+        );
+        assert!(
+            !updates.contains("Rheolwr"),
+            "an internal note reached the visitor"
+        );
+        click(&client, "a[lang=en]").await;
+        wait_for_text(&client, "#state", "Someone has read your feedback").await;
+
+        client.goto(&collector.url("/cases/1")).await.unwrap();
+        click(&client, "#move-resolve").await;
+        wait_for_text(&client, "#case-state", "resolved").await;
+        type_into(&client, "#root-cause", "Short of staff").await;
+        click(&client, "#move-close").await;
+        wait_for_text(&client, "#case-state", "closed").await;
+        let audit = text_of(&client, "#audit").await;
+        for step in [
+            "opened",
+            "viewed contact details",
+            "acknowledge",
+            "assign team",
+            "public note",
+            "internal note",
+            "resolve",
+            "close",
+        ] {
+            assert!(audit.contains(step), "the history lacks {step}: {audit}");
+        }
+        assert!(audit.contains(HANDLER.0), "{audit}");
+        client.goto(&format!("{tracking}?lang=cy")).await.unwrap();
+        assert_eq!(text_of(&client, "#state").await, "Mae hyn wedi'i gwblhau.");
+        assert!(client.find(Locator::Css("#reply-due")).await.is_err());
+
+        // A mistyped reference is caught by its check symbol.
+        let mut typo = reference.clone().into_bytes();
+        typo[0] = if typo[0] == b'A' { b'B' } else { b'A' };
+        client
+            .goto(&collector.url(&format!("/t/{}", String::from_utf8(typo).unwrap())))
+            .await
+            .unwrap();
+        assert!(text_of(&client, "#message").await.contains("typo"));
+        client.close().await.unwrap();
+    });
+}

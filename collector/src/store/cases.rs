@@ -1,0 +1,816 @@
+//! Cases in the store: opened in the same transaction as the response that calls for one,
+//! moved, assigned and noted by case handlers, every change written to the audit log.
+//!
+//! Invariants: the audit log is append-only (the database refuses to change or delete a row
+//! of it); every change to a case writes its audit row in the same transaction as the change;
+//! every view of a visitor's contact details is audited too.
+
+use std::collections::BTreeSet;
+use std::time::SystemTime;
+
+use jiff::civil::Date;
+use rusqlite::{params, OptionalExtension, Transaction};
+
+use super::{rfc3339, unix_ms, SqliteStore, StoreError};
+use crate::accounts::User;
+use crate::cases::{add_working_days, case_for, next_state, CaseRule, CaseState, Move};
+use crate::indexed::IndexedResponse;
+
+/// A case as listed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CaseRow {
+    pub id: i64,
+    pub reference: String,
+    pub site: String,
+    pub reason: String,
+    pub state: CaseState,
+    pub team: String,
+    pub owner: Option<String>,
+    pub opened_at: String,
+    pub acknowledge_due: String,
+    pub reply_due: String,
+    pub language: String,
+    pub root_cause: Option<String>,
+    pub resolved: Option<bool>,
+}
+
+impl CaseRow {
+    /// Past its acknowledgement date while still new, or past its reply date while open.
+    pub fn overdue(&self, today: &str) -> bool {
+        (self.state == CaseState::New && self.acknowledge_due.as_str() < today)
+            || (self.state.is_open() && self.reply_due.as_str() < today)
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Note {
+    pub at: String,
+    pub by: Option<String>,
+    pub public: bool,
+    pub text: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AuditEntry {
+    pub at: String,
+    pub by: Option<String>,
+    pub action: String,
+    pub before: Option<String>,
+    pub after: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Contact {
+    pub name: String,
+    pub reach: String,
+    pub consent_text: String,
+}
+
+/// What the visitor's tracking page may show: nothing personal, no staff names.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Tracking {
+    pub received: String,
+    pub state: CaseState,
+    pub reply_due: String,
+    pub language: String,
+    pub public_notes: Vec<(String, String)>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct CaseFilter {
+    pub team: Option<String>,
+    pub owner: Option<i64>,
+    pub state: Option<CaseState>,
+    pub open_only: bool,
+}
+
+pub trait Cases: Send + Sync {
+    fn case_rule(&self, site: &str) -> Result<CaseRule, StoreError>;
+    fn set_case_rule(&self, site: &str, rule: &CaseRule) -> Result<(), StoreError>;
+    fn add_holiday(&self, site: &str, day: Date) -> Result<(), StoreError>;
+    fn cases(&self, filter: &CaseFilter) -> Result<Vec<CaseRow>, StoreError>;
+    fn case(&self, id: i64) -> Result<Option<(CaseRow, Vec<Note>, Vec<AuditEntry>)>, StoreError>;
+    /// Moves a case; `Ok(Err(why))` when the case cannot take that step.
+    fn move_case(
+        &self,
+        id: i64,
+        by: &User,
+        step: &Move,
+        now: SystemTime,
+    ) -> Result<Result<CaseState, String>, StoreError>;
+    fn assign(
+        &self,
+        ids: &[i64],
+        by: &User,
+        team: Option<&str>,
+        owner: Option<Option<i64>>,
+        now: SystemTime,
+    ) -> Result<usize, StoreError>;
+    fn add_note(
+        &self,
+        id: i64,
+        by: &User,
+        public: bool,
+        text: &str,
+        now: SystemTime,
+    ) -> Result<bool, StoreError>;
+    /// The contact details of a case's response; the view is audited.
+    fn contact_details(
+        &self,
+        id: i64,
+        by: &User,
+        now: SystemTime,
+    ) -> Result<Vec<Contact>, StoreError>;
+    fn tracking(&self, reference: &str) -> Result<Option<Tracking>, StoreError>;
+}
+
+fn audit(
+    tx: &Transaction,
+    now: SystemTime,
+    by: Option<&str>,
+    case_id: i64,
+    action: &str,
+    before: Option<&str>,
+    after: Option<&str>,
+) -> rusqlite::Result<()> {
+    tx.execute(
+        "INSERT INTO audit (at, user_email, case_id, action, before, after)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+        params![rfc3339(now), by, case_id, action, before, after],
+    )
+    .map(|_| ())
+}
+
+fn rule_in(tx: &Transaction, site: &str) -> rusqlite::Result<CaseRule> {
+    Ok(tx
+        .query_row(
+            "SELECT unhappy_with_comment, team, acknowledge_days, reply_days FROM case_rules
+             WHERE site_id = ?1",
+            [site],
+            |r| {
+                Ok(CaseRule {
+                    unhappy_with_comment: r.get(0)?,
+                    team: r.get(1)?,
+                    acknowledge_days: r.get(2)?,
+                    reply_days: r.get(3)?,
+                })
+            },
+        )
+        .optional()?
+        .unwrap_or_default())
+}
+
+fn holidays_in(tx: &Transaction, site: &str) -> rusqlite::Result<BTreeSet<Date>> {
+    let mut stmt = tx.prepare_cached("SELECT day FROM site_holidays WHERE site_id = ?1")?;
+    let days = stmt
+        .query_map([site], |r| r.get::<_, String>(0))?
+        .filter_map(|d| d.ok()?.parse().ok())
+        .collect();
+    Ok(days)
+}
+
+/// The site's local date of `at`.
+fn local_date(tx: &Transaction, site: &str, at: SystemTime) -> rusqlite::Result<Date> {
+    let zone: Option<String> = tx
+        .query_row("SELECT time_zone FROM sites WHERE id = ?1", [site], |r| {
+            r.get(0)
+        })
+        .optional()?;
+    let zone = zone
+        .and_then(|z| jiff::tz::TimeZone::get(&z).ok())
+        .unwrap_or(jiff::tz::TimeZone::UTC);
+    let ts = jiff::Timestamp::from_millisecond(unix_ms(at)).unwrap_or(jiff::Timestamp::UNIX_EPOCH);
+    Ok(ts.to_zoned(zone).date())
+}
+
+/// Opens a case for a newly stored response if the site's rule calls for one. Part of the
+/// ingest transaction: a response and its case are stored together or not at all.
+pub fn open_if_due(
+    tx: &Transaction,
+    response_id: &str,
+    site: &str,
+    indexed: &IndexedResponse,
+    received: SystemTime,
+) -> rusqlite::Result<()> {
+    let rule = rule_in(tx, site)?;
+    let Some(reason) = case_for(indexed, &rule) else {
+        return Ok(());
+    };
+    let day = local_date(tx, site, received)?;
+    let holidays = holidays_in(tx, site)?;
+    let acknowledge = add_working_days(day, rule.acknowledge_days, &holidays);
+    let reply = add_working_days(day, rule.reply_days, &holidays);
+    tx.execute(
+        "INSERT INTO cases (response_id, reference, site_id, reason, state, team, language,
+             opened_at, acknowledge_due, reply_due)
+         VALUES (?1, ?2, ?3, ?4, 'new', ?5, ?6, ?7, ?8, ?9)
+         ON CONFLICT (response_id) DO NOTHING",
+        params![
+            response_id,
+            indexed.reference,
+            site,
+            reason.as_str(),
+            rule.team,
+            indexed.language,
+            rfc3339(received),
+            acknowledge.to_string(),
+            reply.to_string()
+        ],
+    )?;
+    let id = tx.last_insert_rowid();
+    audit(
+        tx,
+        received,
+        None,
+        id,
+        "opened",
+        None,
+        Some(&format!("{} for team {}", reason.label(), rule.team)),
+    )
+}
+
+const CASE_COLUMNS: &str = "c.id, c.reference, c.site_id, c.reason, c.state, c.team, u.email,
+    c.opened_at, c.acknowledge_due, c.reply_due, c.language, c.root_cause, c.resolved";
+
+fn case_row(r: &rusqlite::Row) -> rusqlite::Result<CaseRow> {
+    let state: String = r.get(4)?;
+    Ok(CaseRow {
+        id: r.get(0)?,
+        reference: r.get(1)?,
+        site: r.get(2)?,
+        reason: r.get(3)?,
+        state: CaseState::parse(&state).unwrap_or(CaseState::New),
+        team: r.get(5)?,
+        owner: r.get(6)?,
+        opened_at: r.get(7)?,
+        acknowledge_due: r.get(8)?,
+        reply_due: r.get(9)?,
+        language: r.get(10)?,
+        root_cause: r.get(11)?,
+        resolved: r.get(12)?,
+    })
+}
+
+fn case_in(tx: &Transaction, id: i64) -> rusqlite::Result<Option<CaseRow>> {
+    tx.query_row(
+        &format!(
+            "SELECT {CASE_COLUMNS} FROM cases c LEFT JOIN users u ON u.id = c.owner_user_id
+             WHERE c.id = ?1"
+        ),
+        [id],
+        case_row,
+    )
+    .optional()
+}
+
+impl Cases for SqliteStore {
+    fn case_rule(&self, site: &str) -> Result<CaseRule, StoreError> {
+        let mut conn = self.lock();
+        let tx = conn.transaction().map_err(|e| self.fail(e))?;
+        rule_in(&tx, site).map_err(|e| self.fail(e))
+    }
+
+    fn set_case_rule(&self, site: &str, rule: &CaseRule) -> Result<(), StoreError> {
+        let conn = self.lock();
+        conn.execute(
+            "INSERT INTO case_rules (site_id, unhappy_with_comment, team, acknowledge_days, reply_days)
+             VALUES (?1, ?2, ?3, ?4, ?5)
+             ON CONFLICT (site_id) DO UPDATE SET unhappy_with_comment = excluded.unhappy_with_comment,
+                 team = excluded.team, acknowledge_days = excluded.acknowledge_days,
+                 reply_days = excluded.reply_days",
+            params![
+                site,
+                rule.unhappy_with_comment,
+                rule.team,
+                rule.acknowledge_days,
+                rule.reply_days
+            ],
+        )
+        .map(|_| ())
+        .map_err(|e| self.fail(e))
+    }
+
+    fn add_holiday(&self, site: &str, day: Date) -> Result<(), StoreError> {
+        let conn = self.lock();
+        conn.execute(
+            "INSERT OR IGNORE INTO site_holidays (site_id, day) VALUES (?1, ?2)",
+            params![site, day.to_string()],
+        )
+        .map(|_| ())
+        .map_err(|e| self.fail(e))
+    }
+
+    fn cases(&self, filter: &CaseFilter) -> Result<Vec<CaseRow>, StoreError> {
+        let conn = self.lock();
+        let result = (|| {
+            let mut stmt = conn.prepare(&format!(
+                "SELECT {CASE_COLUMNS} FROM cases c LEFT JOIN users u ON u.id = c.owner_user_id
+                 WHERE (?1 IS NULL OR c.team = ?1) AND (?2 IS NULL OR c.owner_user_id = ?2)
+                   AND (?3 IS NULL OR c.state = ?3)
+                   AND (NOT ?4 OR c.state NOT IN ('resolved', 'closed'))
+                 ORDER BY c.reply_due, c.id LIMIT 1000"
+            ))?;
+            let rows = stmt.query_map(
+                params![
+                    filter.team,
+                    filter.owner,
+                    filter.state.map(|s| s.as_str()),
+                    filter.open_only
+                ],
+                case_row,
+            )?;
+            rows.collect::<rusqlite::Result<Vec<_>>>()
+        })();
+        result.map_err(|e| self.fail(e))
+    }
+
+    fn case(&self, id: i64) -> Result<Option<(CaseRow, Vec<Note>, Vec<AuditEntry>)>, StoreError> {
+        let mut conn = self.lock();
+        let result = (|| {
+            let tx = conn.transaction()?;
+            let Some(row) = case_in(&tx, id)? else {
+                return Ok(None);
+            };
+            let notes = tx
+                .prepare(
+                    "SELECT n.at, u.email, n.public, n.text FROM case_notes n
+                     LEFT JOIN users u ON u.id = n.user_id WHERE n.case_id = ?1 ORDER BY n.id",
+                )?
+                .query_map([id], |r| {
+                    Ok(Note {
+                        at: r.get(0)?,
+                        by: r.get(1)?,
+                        public: r.get(2)?,
+                        text: r.get(3)?,
+                    })
+                })?
+                .collect::<rusqlite::Result<Vec<_>>>()?;
+            let audit = tx
+                .prepare(
+                    "SELECT at, user_email, action, before, after FROM audit WHERE case_id = ?1
+                     ORDER BY id",
+                )?
+                .query_map([id], |r| {
+                    Ok(AuditEntry {
+                        at: r.get(0)?,
+                        by: r.get(1)?,
+                        action: r.get(2)?,
+                        before: r.get(3)?,
+                        after: r.get(4)?,
+                    })
+                })?
+                .collect::<rusqlite::Result<Vec<_>>>()?;
+            Ok(Some((row, notes, audit)))
+        })();
+        result.map_err(|e: rusqlite::Error| self.fail(e))
+    }
+
+    fn move_case(
+        &self,
+        id: i64,
+        by: &User,
+        step: &Move,
+        now: SystemTime,
+    ) -> Result<Result<CaseState, String>, StoreError> {
+        let mut conn = self.lock();
+        let result = (|| {
+            let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+            let Some(case) = case_in(&tx, id)? else {
+                return Ok(Err("There is no such case.".to_string()));
+            };
+            let next = match next_state(case.state, step) {
+                Ok(next) => next,
+                Err(why) => return Ok(Err(why)),
+            };
+            tx.execute(
+                "UPDATE cases SET state = ?2 WHERE id = ?1",
+                params![id, next.as_str()],
+            )?;
+            if let Move::Close {
+                root_cause,
+                resolved,
+            } = step
+            {
+                tx.execute(
+                    "UPDATE cases SET root_cause = ?2, resolved = ?3 WHERE id = ?1",
+                    params![id, root_cause.trim(), resolved],
+                )?;
+            }
+            let after = match step {
+                Move::Close {
+                    root_cause,
+                    resolved,
+                } => format!(
+                    "{next}; root cause: {}; {}",
+                    root_cause.trim(),
+                    if *resolved {
+                        "resolved"
+                    } else {
+                        "not resolved"
+                    }
+                ),
+                _ => next.to_string(),
+            };
+            audit(
+                &tx,
+                now,
+                Some(&by.email),
+                id,
+                step.name(),
+                Some(case.state.as_str()),
+                Some(&after),
+            )?;
+            tx.commit()?;
+            Ok(Ok(next))
+        })();
+        result.map_err(|e: rusqlite::Error| self.fail(e))
+    }
+
+    fn assign(
+        &self,
+        ids: &[i64],
+        by: &User,
+        team: Option<&str>,
+        owner: Option<Option<i64>>,
+        now: SystemTime,
+    ) -> Result<usize, StoreError> {
+        let mut conn = self.lock();
+        let result = (|| {
+            let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+            let mut changed = 0;
+            for id in ids {
+                let Some(case) = case_in(&tx, *id)? else {
+                    continue;
+                };
+                if let Some(team) = team.filter(|t| *t != case.team) {
+                    tx.execute(
+                        "UPDATE cases SET team = ?2 WHERE id = ?1",
+                        params![id, team],
+                    )?;
+                    audit(
+                        &tx,
+                        now,
+                        Some(&by.email),
+                        *id,
+                        "assign team",
+                        Some(&case.team),
+                        Some(team),
+                    )?;
+                    changed += 1;
+                }
+                if let Some(owner) = owner {
+                    tx.execute(
+                        "UPDATE cases SET owner_user_id = ?2 WHERE id = ?1",
+                        params![id, owner],
+                    )?;
+                    let email: Option<String> = match owner {
+                        Some(user) => tx
+                            .query_row("SELECT email FROM users WHERE id = ?1", [user], |r| {
+                                r.get(0)
+                            })
+                            .optional()?,
+                        None => None,
+                    };
+                    audit(
+                        &tx,
+                        now,
+                        Some(&by.email),
+                        *id,
+                        "assign person",
+                        case.owner.as_deref(),
+                        email.as_deref(),
+                    )?;
+                    changed += 1;
+                }
+            }
+            tx.commit()?;
+            Ok(changed)
+        })();
+        result.map_err(|e: rusqlite::Error| self.fail(e))
+    }
+
+    fn add_note(
+        &self,
+        id: i64,
+        by: &User,
+        public: bool,
+        text: &str,
+        now: SystemTime,
+    ) -> Result<bool, StoreError> {
+        let mut conn = self.lock();
+        let result = (|| {
+            let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+            if case_in(&tx, id)?.is_none() {
+                return Ok(false);
+            }
+            tx.execute(
+                "INSERT INTO case_notes (case_id, at, user_id, public, text) VALUES (?1, ?2, ?3, ?4, ?5)",
+                params![id, rfc3339(now), by.id, public, text],
+            )?;
+            let kind = if public {
+                "public note"
+            } else {
+                "internal note"
+            };
+            audit(&tx, now, Some(&by.email), id, kind, None, Some(text))?;
+            tx.commit()?;
+            Ok(true)
+        })();
+        result.map_err(|e: rusqlite::Error| self.fail(e))
+    }
+
+    fn contact_details(
+        &self,
+        id: i64,
+        by: &User,
+        now: SystemTime,
+    ) -> Result<Vec<Contact>, StoreError> {
+        let mut conn = self.lock();
+        let result = (|| {
+            let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+            let contacts = tx
+                .prepare(
+                    "SELECT k.name, k.reach, k.consent_text FROM response_contacts k
+                     JOIN cases c ON c.response_id = k.response_id WHERE c.id = ?1",
+                )?
+                .query_map([id], |r| {
+                    Ok(Contact {
+                        name: r.get(0)?,
+                        reach: r.get(1)?,
+                        consent_text: r.get(2)?,
+                    })
+                })?
+                .collect::<rusqlite::Result<Vec<_>>>()?;
+            if !contacts.is_empty() {
+                audit(
+                    &tx,
+                    now,
+                    Some(&by.email),
+                    id,
+                    "viewed contact details",
+                    None,
+                    None,
+                )?;
+            }
+            tx.commit()?;
+            Ok(contacts)
+        })();
+        result.map_err(|e: rusqlite::Error| self.fail(e))
+    }
+
+    fn tracking(&self, reference: &str) -> Result<Option<Tracking>, StoreError> {
+        let mut conn = self.lock();
+        let result = (|| {
+            let tx = conn.transaction()?;
+            let found: Option<(i64, String, String, String, String)> = tx
+                .query_row(
+                    "SELECT id, opened_at, state, reply_due, language FROM cases
+                     WHERE reference = ?1 ORDER BY id DESC LIMIT 1",
+                    [reference],
+                    |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?)),
+                )
+                .optional()?;
+            let Some((id, received, state, reply_due, language)) = found else {
+                return Ok(None);
+            };
+            let public_notes = tx
+                .prepare(
+                    "SELECT at, text FROM case_notes WHERE case_id = ?1 AND public ORDER BY id",
+                )?
+                .query_map([id], |r| Ok((r.get(0)?, r.get(1)?)))?
+                .collect::<rusqlite::Result<Vec<_>>>()?;
+            Ok(Some(Tracking {
+                received,
+                state: CaseState::parse(&state).unwrap_or(CaseState::New),
+                reply_due,
+                language,
+                public_notes,
+            }))
+        })();
+        result.map_err(|e: rusqlite::Error| self.fail(e))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::*;
+    use crate::accounts::{Email, Role};
+    use crate::ingest::{judge, KnownSurveys, Sender};
+    use crate::status::ReportedStatus;
+    use crate::store::{Accounts, Device, Store};
+    use serde_json::value::RawValue;
+
+    fn record(reference: &str, answers: serde_json::Value) -> Box<RawValue> {
+        RawValue::from_string(
+            serde_json::json!({
+                "id": uuid::Uuid::now_v7(), "reference": reference, "survey_id": "s",
+                "survey_version": "1", "language": "cy", "site_id": "site", "device_id": "k",
+                "started_at": "2026-11-27T10:00:00Z", "finished_at": "2026-11-27T10:00:30Z",
+                "clock": {"synchronized": true, "started_mono_ms": 1, "finished_mono_ms": 2,
+                          "visit_number": 1},
+                "outcome": "completed", "service": null, "answers": answers,
+                "flags": {"suspected_misuse": false}
+            })
+            .to_string(),
+        )
+        .unwrap()
+    }
+
+    fn status() -> earshot_protocol::DeviceStatus {
+        serde_json::from_value(serde_json::json!({
+            "app_version": "0.1.0", "survey_id": "s", "survey_version": "1", "queue_depth": 0,
+            "oldest_unsent_age_s": null, "dead_letters": 0, "scanner": "x", "hardware": "x",
+            "uptime_s": 1, "last_error": null, "alarms": [],
+            "clock": {"sent_at": "2026-11-27T10:01:00Z", "synchronized": true,
+                      "run_id": uuid::Uuid::nil(), "mono_ms": 1}
+        }))
+        .unwrap()
+    }
+
+    fn store_batch(store: &SqliteStore, responses: Vec<Box<RawValue>>) {
+        let now = humantime::parse_rfc3339("2026-11-27T12:00:00Z").unwrap();
+        let device = Device {
+            id: "k".into(),
+            site: "site".into(),
+            revoked: false,
+        };
+        let sender = Sender {
+            device_id: "k",
+            site: "site",
+        };
+        let judged = judge(&responses, sender, &status(), now, &KnownSurveys::default());
+        store
+            .ingest(
+                &device,
+                uuid::Uuid::now_v7(),
+                "hash",
+                &judged,
+                &ReportedStatus::from_wire(status()),
+                now,
+            )
+            .unwrap();
+    }
+
+    #[test]
+    fn a_contact_request_opens_a_case_that_is_worked_and_audited_to_the_end() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = SqliteStore::open(&dir.path().join("c.db")).unwrap();
+        store
+            .add_holiday("site", "2026-12-01".parse().unwrap())
+            .unwrap();
+        let contact = serde_json::json!([
+            {"step_id": "rating", "at_ms": 1, "value": {"type": "rating", "scale": "smiley5", "value": 1}},
+            {"step_id": "contact", "at_ms": 2, "value": {"type": "contact", "name": "Ann",
+                "reach": "07700 900123", "consent_text": "Cewch gysylltu"}}
+        ]);
+        let plain = serde_json::json!([
+            {"step_id": "rating", "at_ms": 1, "value": {"type": "rating", "scale": "smiley5", "value": 1}},
+            {"step_id": "comment", "at_ms": 2, "value": {"type": "text", "text": "slow"}}
+        ]);
+        store_batch(
+            &store,
+            vec![record("K7QM-4XP", contact), record("AAAA-AAA", plain)],
+        );
+        let open = store.cases(&CaseFilter::default()).unwrap();
+        assert_eq!(
+            open.len(),
+            1,
+            "the unhappy comment is no case by default: {open:?}"
+        );
+        let case = &open[0];
+        assert_eq!(case.state, CaseState::New);
+        assert_eq!(case.team, crate::cases::DEFAULT_TEAM);
+        // Received Friday 27 November: Monday 30 is day 1, the site's holiday on Tuesday
+        // 1 December does not count, Wednesday to Friday are days 2 to 4, Monday 7 is day 5.
+        assert_eq!(case.acknowledge_due, "2026-12-07");
+
+        store
+            .add_user(
+                &Email::parse("h@x.example").unwrap(),
+                Role::CaseHandler,
+                "x",
+                SystemTime::now(),
+            )
+            .unwrap();
+        let handler = store.user_for_sign_in("h@x.example").unwrap().unwrap().0;
+        let now = SystemTime::now();
+        assert_eq!(
+            store
+                .move_case(case.id, &handler, &Move::Acknowledge, now)
+                .unwrap(),
+            Ok(CaseState::Acknowledged)
+        );
+        assert!(store
+            .move_case(case.id, &handler, &Move::Acknowledge, now)
+            .unwrap()
+            .is_err());
+        assert_eq!(
+            store
+                .assign(
+                    &[case.id],
+                    &handler,
+                    Some("housing"),
+                    Some(Some(handler.id)),
+                    now
+                )
+                .unwrap(),
+            2
+        );
+        assert!(store
+            .add_note(
+                case.id,
+                &handler,
+                true,
+                "We are calling you on Monday.",
+                now
+            )
+            .unwrap());
+        assert!(store
+            .add_note(case.id, &handler, false, "Manager is away.", now)
+            .unwrap());
+        let contacts = store.contact_details(case.id, &handler, now).unwrap();
+        assert_eq!(contacts[0].reach, "07700 900123");
+        let tracking = store.tracking("K7QM-4XP").unwrap().unwrap();
+        assert_eq!(tracking.state, CaseState::Acknowledged);
+        assert_eq!(tracking.language, "cy");
+        assert_eq!(
+            tracking
+                .public_notes
+                .iter()
+                .map(|n| n.1.as_str())
+                .collect::<Vec<_>>(),
+            ["We are calling you on Monday."],
+            "internal notes never reach the visitor"
+        );
+        store
+            .move_case(case.id, &handler, &Move::Resolve, now)
+            .unwrap()
+            .unwrap();
+        store
+            .move_case(
+                case.id,
+                &handler,
+                &Move::Close {
+                    root_cause: "staffing".into(),
+                    resolved: true,
+                },
+                now + Duration::from_secs(1),
+            )
+            .unwrap()
+            .unwrap();
+        let (row, notes, audit) = store.case(case.id).unwrap().unwrap();
+        assert_eq!(row.state, CaseState::Closed);
+        assert_eq!(row.root_cause.as_deref(), Some("staffing"));
+        assert_eq!(notes.len(), 2);
+        let actions: Vec<&str> = audit.iter().map(|a| a.action.as_str()).collect();
+        assert_eq!(
+            actions,
+            [
+                "opened",
+                "acknowledge",
+                "assign team",
+                "assign person",
+                "public note",
+                "internal note",
+                "viewed contact details",
+                "resolve",
+                "close"
+            ]
+        );
+        assert_eq!(audit[1].before.as_deref(), Some("new"));
+        assert_eq!(audit[1].by.as_deref(), Some("h@x.example"));
+        // The audit log cannot be rewritten, not even through SQL.
+        let conn = store.lock();
+        assert!(conn
+            .execute("UPDATE audit SET action = 'nothing'", [])
+            .is_err());
+        assert!(conn.execute("DELETE FROM audit", []).is_err());
+    }
+
+    #[test]
+    fn a_site_can_ask_for_cases_from_unhappy_comments() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = SqliteStore::open(&dir.path().join("c.db")).unwrap();
+        store
+            .set_case_rule(
+                "site",
+                &CaseRule {
+                    unhappy_with_comment: true,
+                    team: "complaints".into(),
+                    ..CaseRule::default()
+                },
+            )
+            .unwrap();
+        let plain = serde_json::json!([
+            {"step_id": "rating", "at_ms": 1, "value": {"type": "rating", "scale": "smiley5", "value": 2}},
+            {"step_id": "comment", "at_ms": 2, "value": {"type": "text", "text": "slow"}}
+        ]);
+        store_batch(&store, vec![record("BBBB-BBB", plain)]);
+        let cases = store.cases(&CaseFilter::default()).unwrap();
+        assert_eq!(cases.len(), 1);
+        assert_eq!(cases[0].team, "complaints");
+        assert_eq!(cases[0].reason, "unhappy-with-comment");
+    }
+}
