@@ -188,6 +188,10 @@ pub struct CaseRule {
     pub team: String,
     pub acknowledge_days: u32,
     pub reply_days: u32,
+    /// Contact details are erased this many days after their case closes.
+    pub contact_retention_days: u32,
+    /// Free text is erased this many days after the visit; `None`: kept.
+    pub text_retention_days: Option<u32>,
 }
 
 pub const DEFAULT_TEAM: &str = "customer-service";
@@ -199,6 +203,8 @@ impl Default for CaseRule {
             team: DEFAULT_TEAM.into(),
             acknowledge_days: 5,
             reply_days: 20,
+            contact_retention_days: 90,
+            text_retention_days: None,
         }
     }
 }

@@ -77,6 +77,25 @@ enum Command {
         #[arg(long, default_value = "24h", value_parser = humantime::parse_duration)]
         stale_after: Duration,
     },
+    /// Erase a visitor's contact details and free text, on their request, by the reference
+    /// on their thanks screen. Their anonymous ratings stay; the erasure is audited.
+    Erase {
+        #[arg(long)]
+        reference: String,
+        /// Who asked, for the audit log, e.g. "visitor by e-mail".
+        #[arg(long, default_value = "the visitor asked")]
+        why: String,
+    },
+    /// Everything held about a visitor's feedback, by reference, as a readable file (a
+    /// subject access request).
+    SubjectAccess {
+        #[arg(long)]
+        reference: String,
+        #[arg(long)]
+        out: PathBuf,
+    },
+    /// Erase now what the sites' retention rules say is due (`serve` does this hourly).
+    Retention,
     /// People who use the workspace.
     User {
         #[command(subcommand)]
@@ -290,6 +309,31 @@ fn run(cli: Cli, out: &mut dyn Write) -> Result<(), Failure> {
                     labels: Arc::new(labels),
                     stale_after,
                 };
+                let retained = store.clone();
+                // The sites' retention rules, applied while the collector runs.
+                tokio::spawn(async move {
+                    let mut every =
+                        tokio::time::interval(earshot_collector::store::RETENTION_EVERY);
+                    loop {
+                        every.tick().await;
+                        let store = retained.clone();
+                        let done = tokio::task::spawn_blocking(move || {
+                            use earshot_collector::store::PersonalData;
+                            store.apply_retention(SystemTime::now())
+                        })
+                        .await;
+                        match done {
+                            Ok(Ok(e)) if e.responses > 0 => tracing::info!(
+                                contacts = e.contacts,
+                                texts = e.texts,
+                                "personal data erased on the sites' schedules"
+                            ),
+                            Ok(Ok(_)) => {}
+                            Ok(Err(e)) => tracing::error!(error = %e, "retention could not run"),
+                            Err(e) => tracing::error!(error = %e, "retention could not run"),
+                        }
+                    }
+                });
                 let service = app(AppState::with_web(store, known, limits, web));
                 serve(listener, service, settings, stop_signal()).await;
                 tracing::info!("collector stopped");
@@ -348,6 +392,71 @@ fn run(cli: Cli, out: &mut dyn Write) -> Result<(), Failure> {
                     visible(&queue),
                 )?;
             }
+            Ok(())
+        }
+        Command::Erase { reference, why } => {
+            use earshot_collector::store::PersonalData;
+            let reference = earshot_protocol::reference::parse(&reference).ok_or_else(|| {
+                format!(
+                    "{:?} is not a reference such as K7QM-4XP (check it for typos)",
+                    visible(&reference)
+                )
+            })?;
+            let store = open(&cli.db)?;
+            match store
+                .erase_reference(&reference, "earshot-collector erase", &why, SystemTime::now())
+                .map_err(|e| e.to_string())?
+            {
+                Some(e) => writeln!(
+                    out,
+                    "erased {} comment(s) and {} contact request(s) of reference {reference}; its ratings stay",
+                    e.texts, e.contacts
+                )?,
+                None => return Err(format!("no feedback has the reference {reference}").into()),
+            }
+            Ok(())
+        }
+        Command::SubjectAccess {
+            reference,
+            out: path,
+        } => {
+            use earshot_collector::store::PersonalData;
+            let reference = earshot_protocol::reference::parse(&reference).ok_or_else(|| {
+                format!(
+                    "{:?} is not a reference such as K7QM-4XP (check it for typos)",
+                    visible(&reference)
+                )
+            })?;
+            let store = open(&cli.db)?;
+            let text = store
+                .subject_access(
+                    &reference,
+                    "earshot-collector subject-access",
+                    SystemTime::now(),
+                )
+                .map_err(|e| e.to_string())?
+                .ok_or_else(|| format!("no feedback has the reference {reference}"))?;
+            let mut file = export::AtomicFile::create(&path)?;
+            file.write_all(text.as_bytes())?;
+            file.commit()?;
+            writeln!(
+                out,
+                "wrote what is held about {reference} to {}",
+                path.display()
+            )?;
+            Ok(())
+        }
+        Command::Retention => {
+            use earshot_collector::store::PersonalData;
+            let store = open(&cli.db)?;
+            let e = store
+                .apply_retention(SystemTime::now())
+                .map_err(|e| e.to_string())?;
+            writeln!(
+                out,
+                "erased {} contact request(s) and {} comment(s) that were due",
+                e.contacts, e.texts
+            )?;
             Ok(())
         }
         Command::User { action } => {

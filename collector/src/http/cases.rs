@@ -27,6 +27,8 @@ pub fn routes() -> Router<Arc<AppState>> {
         .route("/cases/{id}/assign", post(assign))
         .route("/cases/{id}/note", post(note))
         .route("/cases/{id}/contact", post(contact))
+        .route("/cases/{id}/erase", post(erase))
+        .route("/cases/{id}/subject-access", get(subject_access))
 }
 
 fn today() -> String {
@@ -345,4 +347,76 @@ async fn contact(
         blocking(move || Ok(store.contact_details(id, &user, SystemTime::now())?)).await?;
     tracing::info!(user = %signed_in.user().email, case = id, "contact details viewed");
     case_page(&state, &signed_in, id, Some(contacts), String::new()).await
+}
+
+#[derive(Deserialize)]
+struct EraseForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    why: String,
+}
+
+/// Erases the visitor's contact details and free text, on their request: the ratings stay,
+/// and the audit log says who did it and why.
+async fn erase(
+    State(state): State<Arc<AppState>>,
+    Require(signed_in, _): Require<CaseHandler>,
+    Path(id): Path<i64>,
+    Form(form): Form<EraseForm>,
+) -> Result<Response, PageError> {
+    signed_in.check_form(&form.csrf)?;
+    let why = form.why.trim().to_string();
+    if why.is_empty() {
+        return case_page(
+            &state,
+            &signed_in,
+            id,
+            None,
+            "Say how the visitor asked (e.g. \"by phone\") before erasing.".into(),
+        )
+        .await;
+    }
+    let store = state.store.clone();
+    let by = signed_in.user().email.clone();
+    blocking(move || {
+        let (case, _, _) = store.case(id)?.ok_or(PageError::NotFound)?;
+        Ok(store.erase_reference(&case.reference, &by, &why, SystemTime::now())?)
+    })
+    .await?;
+    tracing::warn!(user = %signed_in.user().email, case = id, "personal data erased on request");
+    Ok(axum::response::IntoResponse::into_response(Redirect::to(
+        &format!("/cases/{id}"),
+    )))
+}
+
+/// The subject access export of a case's response, as a text file.
+async fn subject_access(
+    State(state): State<Arc<AppState>>,
+    Require(signed_in, _): Require<CaseHandler>,
+    Path(id): Path<i64>,
+) -> Result<Response, PageError> {
+    let store = state.store.clone();
+    let by = signed_in.user().email.clone();
+    let (reference, text) = blocking(move || {
+        let (case, _, _) = store.case(id)?.ok_or(PageError::NotFound)?;
+        let text = store
+            .subject_access(&case.reference, &by, SystemTime::now())?
+            .ok_or(PageError::NotFound)?;
+        Ok((case.reference, text))
+    })
+    .await?;
+    Ok(axum::response::IntoResponse::into_response((
+        [
+            (
+                axum::http::header::CONTENT_TYPE,
+                "text/plain; charset=utf-8".to_string(),
+            ),
+            (
+                axum::http::header::CONTENT_DISPOSITION,
+                format!("attachment; filename=\"earshot-{reference}.txt\""),
+            ),
+        ],
+        text,
+    )))
 }

@@ -144,8 +144,9 @@ fn audit(
 fn rule_in(tx: &Transaction, site: &str) -> rusqlite::Result<CaseRule> {
     Ok(tx
         .query_row(
-            "SELECT unhappy_with_comment, team, acknowledge_days, reply_days FROM case_rules
-             WHERE site_id = ?1",
+            "SELECT unhappy_with_comment, team, acknowledge_days, reply_days,
+                    contact_retention_days, text_retention_days
+             FROM case_rules WHERE site_id = ?1",
             [site],
             |r| {
                 Ok(CaseRule {
@@ -153,6 +154,8 @@ fn rule_in(tx: &Transaction, site: &str) -> rusqlite::Result<CaseRule> {
                     team: r.get(1)?,
                     acknowledge_days: r.get(2)?,
                     reply_days: r.get(3)?,
+                    contact_retention_days: r.get(4)?,
+                    text_retention_days: r.get(5)?,
                 })
             },
         )
@@ -273,17 +276,22 @@ impl Cases for SqliteStore {
     fn set_case_rule(&self, site: &str, rule: &CaseRule) -> Result<(), StoreError> {
         let conn = self.lock();
         conn.execute(
-            "INSERT INTO case_rules (site_id, unhappy_with_comment, team, acknowledge_days, reply_days)
-             VALUES (?1, ?2, ?3, ?4, ?5)
+            "INSERT INTO case_rules (site_id, unhappy_with_comment, team, acknowledge_days, reply_days,
+                 contact_retention_days, text_retention_days)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
              ON CONFLICT (site_id) DO UPDATE SET unhappy_with_comment = excluded.unhappy_with_comment,
                  team = excluded.team, acknowledge_days = excluded.acknowledge_days,
-                 reply_days = excluded.reply_days",
+                 reply_days = excluded.reply_days,
+                 contact_retention_days = excluded.contact_retention_days,
+                 text_retention_days = excluded.text_retention_days",
             params![
                 site,
                 rule.unhappy_with_comment,
                 rule.team,
                 rule.acknowledge_days,
-                rule.reply_days
+                rule.reply_days,
+                rule.contact_retention_days,
+                rule.text_retention_days
             ],
         )
         .map(|_| ())
@@ -383,8 +391,12 @@ impl Cases for SqliteStore {
                 Err(why) => return Ok(Err(why)),
             };
             tx.execute(
-                "UPDATE cases SET state = ?2 WHERE id = ?1",
-                params![id, next.as_str()],
+                "UPDATE cases SET state = ?2, closed_ms = ?3 WHERE id = ?1",
+                params![
+                    id,
+                    next.as_str(),
+                    (next == CaseState::Closed).then(|| unix_ms(now))
+                ],
             )?;
             if let Move::Close {
                 root_cause,
@@ -812,5 +824,155 @@ mod tests {
         assert_eq!(cases.len(), 1);
         assert_eq!(cases[0].team, "complaints");
         assert_eq!(cases[0].reason, "unhappy-with-comment");
+    }
+
+    #[test]
+    fn a_visitors_erasure_request_and_the_retention_rules_remove_personal_data_only() {
+        use crate::store::PersonalData;
+        let dir = tempfile::tempdir().unwrap();
+        let store = SqliteStore::open(&dir.path().join("c.db")).unwrap();
+        let answers = |n: &str| {
+            serde_json::json!([
+                {"step_id": "rating", "at_ms": 1, "value": {"type": "rating", "scale": "smiley5", "value": 1}},
+                {"step_id": "comment", "at_ms": 2, "value": {"type": "text", "text": format!("comment {n}")}},
+                {"step_id": "contact", "at_ms": 3, "value": {"type": "contact", "name": format!("Ann {n}"),
+                    "reach": "07700 900123", "consent_text": "ok"}}
+            ])
+        };
+        store_batch(
+            &store,
+            vec![
+                record("K7QM-4XP", answers("one")),
+                record("CCCC-CCC", answers("two")),
+            ],
+        );
+        let now = SystemTime::now();
+        let sar = store
+            .subject_access("K7QM-4XP", "test", now)
+            .unwrap()
+            .unwrap();
+        assert!(
+            sar.contains("\"comment one\"") && sar.contains("Ann one, 07700 900123"),
+            "{sar}"
+        );
+        assert!(
+            !sar.contains("comment two"),
+            "another visitor's data: {sar}"
+        );
+        assert_eq!(store.subject_access("DDDD-DDD", "test", now).unwrap(), None);
+
+        let erased = store
+            .erase_reference("K7QM-4XP", "h@x.example", "the visitor asked", now)
+            .unwrap()
+            .unwrap();
+        assert_eq!((erased.responses, erased.texts, erased.contacts), (1, 1, 1));
+        let sar = store
+            .subject_access("K7QM-4XP", "test", now)
+            .unwrap()
+            .unwrap();
+        assert!(
+            !sar.contains("comment one") && !sar.contains("Ann one"),
+            "{sar}"
+        );
+        assert!(
+            sar.contains("1 (smiley5)"),
+            "the anonymous rating stays: {sar}"
+        );
+        {
+            let conn = store.lock();
+            let json: String = conn
+                .query_row(
+                    "SELECT record_json FROM responses WHERE reference = 'K7QM-4XP'",
+                    [],
+                    |r| r.get(0),
+                )
+                .unwrap();
+            assert!(
+                !json.contains("Ann one") && !json.contains("07700"),
+                "{json}"
+            );
+            let rating: i64 = conn
+                .query_row(
+                    "SELECT rating_value FROM responses WHERE reference = 'K7QM-4XP'",
+                    [],
+                    |r| r.get(0),
+                )
+                .unwrap();
+            assert_eq!(rating, 1);
+        }
+        let first = &store
+            .cases(&CaseFilter {
+                open_only: false,
+                ..Default::default()
+            })
+            .unwrap()[0];
+        let (_, _, audit) = store.case(first.id).unwrap().unwrap();
+        assert!(
+            audit.iter().any(|a| a.action == "erased personal data"
+                && a.after
+                    .as_deref()
+                    .unwrap_or("")
+                    .contains("the visitor asked")),
+            "{audit:?}"
+        );
+
+        // The other case closes; 90 days later its contact details go, its comment stays.
+        store
+            .add_user(
+                &Email::parse("h@x.example").unwrap(),
+                Role::CaseHandler,
+                "x",
+                now,
+            )
+            .unwrap();
+        let handler = store.user_for_sign_in("h@x.example").unwrap().unwrap().0;
+        let other = store
+            .cases(&CaseFilter::default())
+            .unwrap()
+            .into_iter()
+            .find(|c| c.reference == "CCCC-CCC")
+            .unwrap();
+        for step in [
+            Move::Acknowledge,
+            Move::Resolve,
+            Move::Close {
+                root_cause: "x".into(),
+                resolved: true,
+            },
+        ] {
+            store
+                .move_case(other.id, &handler, &step, now)
+                .unwrap()
+                .unwrap();
+        }
+        let day = Duration::from_secs(24 * 3600);
+        assert_eq!(store.apply_retention(now + 89 * day).unwrap().contacts, 0);
+        let swept = store.apply_retention(now + 91 * day).unwrap();
+        assert_eq!((swept.contacts, swept.texts), (1, 0));
+        let sar = store
+            .subject_access("CCCC-CCC", "test", now)
+            .unwrap()
+            .unwrap();
+        assert!(
+            sar.contains("comment two") && !sar.contains("Ann two"),
+            "{sar}"
+        );
+        // A site that keeps free text for 30 days loses it after 30.
+        store
+            .set_case_rule(
+                "site",
+                &CaseRule {
+                    text_retention_days: Some(30),
+                    ..CaseRule::default()
+                },
+            )
+            .unwrap();
+        let swept = store.apply_retention(now + 91 * day).unwrap();
+        assert_eq!(swept.texts, 1);
+        let sar = store
+            .subject_access("CCCC-CCC", "test", now)
+            .unwrap()
+            .unwrap();
+        assert!(!sar.contains("comment two"), "{sar}");
     }
 }

@@ -90,7 +90,7 @@ pub struct StoredResponse {
     pub time_basis: String,
 }
 
-pub trait Store: Accounts + Cases + Results + Send + Sync + 'static {
+pub trait Store: Accounts + Cases + PersonalData + Results + Send + Sync + 'static {
     /// Makes a one-time enrolment code for `site`, valid until `expires_at`.
     fn create_enrollment_code(
         &self,
@@ -198,7 +198,9 @@ fn normalise_code(code: &str) -> String {
 
 mod accounts;
 mod cases;
+mod personal;
 pub use cases::{AuditEntry, CaseFilter, CaseRow, Cases, Contact, Note, Tracking};
+pub use personal::{Erased, PersonalData, RETENTION_EVERY};
 mod bulk;
 mod results;
 mod schema;

@@ -221,6 +221,15 @@ pub const MIGRATIONS: &[Migration] = &[
             BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;",
         then: None,
     },
+    // 7: how long each site keeps personal data: contact details for a set number of days
+    // after their case closes, free text for a set number of days (or for good); and when
+    // each case closed.
+    Migration {
+        sql: "ALTER TABLE case_rules ADD COLUMN contact_retention_days INTEGER NOT NULL DEFAULT 90;
+        ALTER TABLE case_rules ADD COLUMN text_retention_days INTEGER;
+        ALTER TABLE cases ADD COLUMN closed_ms INTEGER;",
+        then: None,
+    },
 ];
 
 /// Writes what results ask about one stored response: its columns and its child rows. The

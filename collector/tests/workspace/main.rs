@@ -991,6 +991,42 @@ fn a_contact_request_becomes_a_case_worked_to_the_end_and_followed_by_the_visito
             assert!(audit.contains(step), "the history lacks {step}: {audit}");
         }
         assert!(audit.contains(HANDLER.0), "{audit}");
+        // A subject access request gets everything held; then the visitor asks to be
+        // forgotten: their details go, their rating stays, and the history says so.
+        let handler = session_cookie(&client).await;
+        let (status, sar) = http(
+            &collector.addr,
+            "GET",
+            "/cases/1/subject-access",
+            &[("Cookie", &handler)],
+            b"",
+        );
+        assert_eq!(status, 200);
+        assert!(
+            sar.contains("Ann Jones, 07700 900123") && sar.contains("Aros am awr"),
+            "{sar}"
+        );
+        type_into(&client, "#erase-why", "by phone").await;
+        click(&client, "#erase").await;
+        wait_for_text(&client, "#audit", "erased personal data").await;
+        click(&client, "#show-contact").await;
+        wait_for_text(&client, "main", "None were given.").await;
+        let (_, sar) = http(
+            &collector.addr,
+            "GET",
+            "/cases/1/subject-access",
+            &[("Cookie", &handler)],
+            b"",
+        );
+        assert!(
+            !sar.contains("Ann Jones") && !sar.contains("Aros am awr"),
+            "{sar}"
+        );
+        assert!(
+            sar.contains("1 (smiley5)"),
+            "the anonymous rating stays: {sar}"
+        );
+
         client.goto(&format!("{tracking}?lang=cy")).await.unwrap();
         assert_eq!(text_of(&client, "#state").await, "Mae hyn wedi'i gwblhau.");
         assert!(client.find(Locator::Css("#reply-due")).await.is_err());
