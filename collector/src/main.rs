@@ -73,6 +73,11 @@ enum Command {
         /// Secure.
         #[arg(long)]
         secure_cookies: bool,
+        /// The https address visitors reach this collector at (through its proxy), e.g.
+        /// https://feedback.example.org: kiosks enrolled from now on show a QR code of their
+        /// visitors' tracking pages under it. Without it, they show none.
+        #[arg(long, value_parser = parse_public_url)]
+        public_url: Option<String>,
         /// A device not heard from for this long is marked on the fleet page, e.g. 24h.
         #[arg(long, default_value = "24h", value_parser = humantime::parse_duration)]
         stale_after: Duration,
@@ -187,6 +192,24 @@ enum SiteAction {
     List,
 }
 
+/// An https address with a host and nothing after its path, e.g. https://feedback.example.org.
+fn parse_public_url(text: &str) -> Result<String, String> {
+    let text = text.trim().trim_end_matches('/');
+    let rest = text.strip_prefix("https://").ok_or_else(|| {
+        format!("--public-url {text:?} must start with https:// (visitors' phones open it)")
+    })?;
+    if rest.is_empty()
+        || rest.contains(['?', '#', ' ', '{', '}'])
+        || rest.chars().any(char::is_control)
+    {
+        return Err(format!(
+            "--public-url {:?} is not an address such as https://feedback.example.org",
+            visible(text)
+        ));
+    }
+    Ok(text.to_string())
+}
+
 fn parse_site(text: &str) -> Result<SiteId, String> {
     SiteId::parse(text.trim()).map_err(|e| e.to_string())
 }
@@ -267,6 +290,7 @@ fn run(cli: Cli, out: &mut dyn Write) -> Result<(), Failure> {
             max_concurrent_bodies,
             enrolments_per_minute,
             secure_cookies,
+            public_url,
             stale_after,
         } => {
             let store = open(&cli.db)?;
@@ -308,6 +332,7 @@ fn run(cli: Cli, out: &mut dyn Write) -> Result<(), Failure> {
                     secure_cookies,
                     labels: Arc::new(labels),
                     stale_after,
+                    public_url,
                 };
                 let retained = store.clone();
                 // The sites' retention rules, applied while the collector runs.

@@ -215,8 +215,9 @@ pub struct EnrollRequest {
     pub reassign: bool,
 }
 
+/// Unknown fields are ignored here, unlike in requests: a newer collector may tell a kiosk
+/// more than it understands, and the kiosk must still enrol.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
 pub struct EnrollReply {
     pub device_id: String,
     /// The site the code was made for.
@@ -228,6 +229,11 @@ pub struct EnrollReply {
     /// transactions with (HMAC-SHA256). Absent from receivers that do not hand one out.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub receipt_secret: Option<String>,
+    /// Where a visitor follows up their feedback: an https address with `{ref}` where the
+    /// reference goes (the collector's `/t/{ref}`). The thanks screen shows it as a QR code.
+    /// Absent from receivers with no tracking page, or none reachable by visitors.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tracking_url: Option<String>,
 }
 
 /// `POST /v1/status` reply.

@@ -181,7 +181,10 @@ mod tests {
     #[test]
     fn a_mistyped_reference_is_told_apart_from_something_else() {
         let code = make(55_555);
-        assert_eq!(classify(&code.to_lowercase()), Typed::Reference(code.clone()));
+        assert_eq!(
+            classify(&code.to_lowercase()),
+            Typed::Reference(code.clone())
+        );
         let mut typo = code.clone().into_bytes();
         typo[0] = if typo[0] == b'A' { b'B' } else { b'A' };
         assert_eq!(classify(std::str::from_utf8(&typo).unwrap()), Typed::Typo);

@@ -177,6 +177,11 @@ async fn post_enroll(
         token: enrolled.token,
         server_time: rfc3339(SystemTime::now()),
         receipt_secret,
+        tracking_url: state
+            .web
+            .public_url
+            .as_ref()
+            .map(|base| format!("{}/t/{{ref}}", base.trim_end_matches('/'))),
     }))
 }
 

@@ -81,6 +81,9 @@ pub struct WebSettings {
     pub labels: Arc<crate::labels::Labels>,
     /// A device not heard from for this long is marked on the fleet page.
     pub stale_after: Duration,
+    /// The address visitors reach the collector at (https), for the tracking links kiosks
+    /// show; `None`: kiosks show none.
+    pub public_url: Option<String>,
 }
 
 impl Default for WebSettings {
@@ -89,6 +92,7 @@ impl Default for WebSettings {
             secure_cookies: false,
             labels: Arc::default(),
             stale_after: Duration::from_secs(24 * 3600),
+            public_url: None,
         }
     }
 }

@@ -581,3 +581,41 @@ fn systemds_stop_signal_ends_the_collector_cleanly() {
     assert!(status.success(), "{status:?}: {}", server.log_text());
     assert!(server.log_text().contains("collector stopped"));
 }
+
+#[test]
+fn with_a_public_address_the_enrolment_reply_names_the_tracking_page() {
+    let dir = tempfile::tempdir().unwrap();
+    let bad = Command::new(bin())
+        .arg("--db")
+        .arg(dir.path().join("x.db"))
+        .args([
+            "serve",
+            "--listen",
+            "127.0.0.1:0",
+            "--public-url",
+            "http://insecure.example",
+        ])
+        .output()
+        .unwrap();
+    assert!(!bad.status.success());
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("https://"));
+    let server = start(
+        dir.path(),
+        &["--public-url", "https://feedback.example.org/"],
+    );
+    let code = cli(&server.db, &["enroll-code", "--site", "s"]);
+    let (status, reply) = raw(
+        &server.addr,
+        "POST",
+        "/v1/enroll",
+        &[("Content-Type", "application/json")],
+        json!({"code": code.lines().next().unwrap(), "device_id": "k"})
+            .to_string()
+            .as_bytes(),
+    );
+    assert_eq!(status, 200, "{reply}");
+    assert_eq!(
+        reply["tracking_url"],
+        "https://feedback.example.org/t/{ref}"
+    );
+}
