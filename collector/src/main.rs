@@ -101,6 +101,35 @@ enum Command {
     },
     /// Erase now what the sites' retention rules say is due (`serve` does this hourly).
     Retention,
+    /// A site's rule for cases: which responses become one, the owning team, the targets in
+    /// working days, and how long personal data is kept.
+    CaseRule {
+        #[arg(long, value_parser = parse_site)]
+        site: SiteId,
+        /// Unhappy ratings with a comment become cases too (contact requests always do).
+        #[arg(long)]
+        unhappy_with_comment: bool,
+        #[arg(long, default_value = earshot_collector::cases::DEFAULT_TEAM)]
+        team: String,
+        #[arg(long, default_value_t = 5)]
+        acknowledge_days: u32,
+        #[arg(long, default_value_t = 20)]
+        reply_days: u32,
+        /// Contact details are erased this many days after their case closes.
+        #[arg(long, default_value_t = 90)]
+        contact_retention_days: u32,
+        /// Free text is erased this many days after the visit (kept without it).
+        #[arg(long)]
+        text_retention_days: Option<u32>,
+    },
+    /// A day the site is closed: due dates skip it, like weekends.
+    Holiday {
+        #[arg(long, value_parser = parse_site)]
+        site: SiteId,
+        /// The date, e.g. 2026-12-25.
+        #[arg(long)]
+        day: String,
+    },
     /// People who use the workspace.
     User {
         #[command(subcommand)]
@@ -469,6 +498,61 @@ fn run(cli: Cli, out: &mut dyn Write) -> Result<(), Failure> {
                 "wrote what is held about {reference} to {}",
                 path.display()
             )?;
+            Ok(())
+        }
+        Command::CaseRule {
+            site,
+            unhappy_with_comment,
+            team,
+            acknowledge_days,
+            reply_days,
+            contact_retention_days,
+            text_retention_days,
+        } => {
+            use earshot_collector::store::Cases;
+            let team = team.trim();
+            if team.is_empty() || team.chars().any(char::is_control) || team.chars().count() > 64 {
+                return Err(
+                    "--team must name the team in 1 to 64 characters, e.g. housing"
+                        .to_string()
+                        .into(),
+                );
+            }
+            if !(1..=365).contains(&acknowledge_days) || !(1..=365).contains(&reply_days) {
+                return Err(
+                    "--acknowledge-days and --reply-days must be 1 to 365 working days"
+                        .to_string()
+                        .into(),
+                );
+            }
+            let store = open(&cli.db)?;
+            store
+                .set_case_rule(
+                    site.as_str(),
+                    &earshot_collector::cases::CaseRule {
+                        unhappy_with_comment,
+                        team: team.to_string(),
+                        acknowledge_days,
+                        reply_days,
+                        contact_retention_days,
+                        text_retention_days,
+                    },
+                )
+                .map_err(|e| e.to_string())?;
+            writeln!(out, "case rule for site {site} set")?;
+            Ok(())
+        }
+        Command::Holiday { site, day } => {
+            use earshot_collector::store::Cases;
+            let date: jiff::civil::Date = day
+                .trim()
+                .parse()
+                .map_err(|_| format!("--day {:?}: give a date like 2026-12-25", visible(&day)))?;
+            let store = open(&cli.db)?;
+            store
+                .add_holiday(site.as_str(), date)
+                .map_err(|e| e.to_string())?;
+            writeln!(out, "{date} is a holiday at site {site}")?;
             Ok(())
         }
         Command::Retention => {

@@ -183,3 +183,44 @@ fn codes_devices_revocation_and_export() {
     let _ = server.kill();
     let _ = server.wait();
 }
+
+#[test]
+fn case_rules_and_holidays_are_set_from_the_shell_and_bad_values_named() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("c.db");
+    let ok = collector(
+        &db,
+        &[
+            "case-rule",
+            "--site",
+            "library",
+            "--unhappy-with-comment",
+            "--team",
+            "complaints",
+            "--text-retention-days",
+            "30",
+        ],
+    );
+    assert!(
+        ok.status.success(),
+        "{}",
+        String::from_utf8_lossy(&ok.stderr)
+    );
+    assert!(collector(
+        &db,
+        &["holiday", "--site", "library", "--day", "2026-12-25"]
+    )
+    .status
+    .success());
+    let bad_day = collector(
+        &db,
+        &["holiday", "--site", "library", "--day", "25/12/2026"],
+    );
+    assert!(!bad_day.status.success());
+    assert!(String::from_utf8_lossy(&bad_day.stderr).contains("2026-12-25"));
+    let bad_team = collector(&db, &["case-rule", "--site", "library", "--team", " "]);
+    assert!(!bad_team.status.success());
+    assert!(String::from_utf8_lossy(&bad_team.stderr).contains("--team"));
+    let bad_site = collector(&db, &["case-rule", "--site", "lib rary"]);
+    assert!(!bad_site.status.success());
+}
