@@ -76,6 +76,9 @@ pub struct Tracking {
     pub public_notes: Vec<(String, String)>,
 }
 
+/// A case with its notes and its history, as its page shows it.
+pub type CaseFile = (CaseRow, Vec<Note>, Vec<AuditEntry>);
+
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct CaseFilter {
     pub team: Option<String>,
@@ -89,7 +92,7 @@ pub trait Cases: Send + Sync {
     fn set_case_rule(&self, site: &str, rule: &CaseRule) -> Result<(), StoreError>;
     fn add_holiday(&self, site: &str, day: Date) -> Result<(), StoreError>;
     fn cases(&self, filter: &CaseFilter) -> Result<Vec<CaseRow>, StoreError>;
-    fn case(&self, id: i64) -> Result<Option<(CaseRow, Vec<Note>, Vec<AuditEntry>)>, StoreError>;
+    fn case(&self, id: i64) -> Result<Option<CaseFile>, StoreError>;
     /// Moves a case; `Ok(Err(why))` when the case cannot take that step.
     fn move_case(
         &self,
@@ -332,7 +335,7 @@ impl Cases for SqliteStore {
         result.map_err(|e| self.fail(e))
     }
 
-    fn case(&self, id: i64) -> Result<Option<(CaseRow, Vec<Note>, Vec<AuditEntry>)>, StoreError> {
+    fn case(&self, id: i64) -> Result<Option<CaseFile>, StoreError> {
         let mut conn = self.lock();
         let result = (|| {
             let tx = conn.transaction()?;

@@ -864,7 +864,8 @@ mod upgrade_tests {
             .map(Result::unwrap)
             .collect();
         assert_eq!(after, before, "every record is kept as it was received");
-        let columns: Vec<(String, String, bool, Option<String>, Option<i64>)> = conn
+        type Columns = (String, String, bool, Option<String>, Option<i64>);
+        let columns: Vec<Columns> = conn
             .prepare(
                 "SELECT reference, language, misuse, service, rating_value FROM responses
                  ORDER BY reference",
