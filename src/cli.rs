@@ -574,6 +574,11 @@ fn run_kiosk(config: Config, survey: Arc<Survey>, alarms: Alarms) -> Result<Exit
             }),
         None => Vec::new(),
     };
+    let tracking_url = config.thanks_tracking_url(&survey).map(str::to_string);
+    match &tracking_url {
+        Some(url) => tracing::info!(tracking = %url, "the thanks screen links to a tracking page"),
+        None => tracing::info!("no tracking page: the thanks screen shows no QR code"),
+    }
     let parts = crate::ui::KioskParts {
         survey,
         ids: device_ids(&config),
@@ -592,6 +597,7 @@ fn run_kiosk(config: Config, survey: Arc<Survey>, alarms: Alarms) -> Result<Exit
             .as_ref()
             .map(|b| b.night())
             .transpose()?,
+        tracking_url,
     };
     let ui = crate::ui::KioskUi::new(parts).map_err(|e| {
         format!("cannot open the display: {e}. Fix: run the kiosk on the device's screen (or a desktop session)")

@@ -508,6 +508,78 @@ pub struct UploadConfig {
     /// responses go in a few batches instead of one request each.
     #[serde(default = "default_debounce_s")]
     pub debounce_s: u64,
+    /// The collector's tracking page for visitors, e.g.
+    /// "https://feedback.example.org/t/{ref}". Written by `earshot provision` from the
+    /// collector's enrolment reply; the thanks screen links to it in preference to the
+    /// survey's own `[thanks] tracking_url`.
+    pub tracking_url: Option<TrackingUrl>,
+}
+
+/// The address of a page where a visitor follows up their response: https, with `{ref}`
+/// where the reference code goes, no spaces or control characters, at most
+/// [`TrackingUrl::MAX_CHARS`] characters. Checked when it is read, so a value of this type
+/// is always one the thanks screen can show.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(try_from = "String")]
+pub struct TrackingUrl(String);
+
+impl TrackingUrl {
+    /// Longer addresses make a QR code too dense to scan from a small screen.
+    pub const MAX_CHARS: usize = 500;
+
+    /// Checks `text`; the error says what is wrong, showing the text safely for a terminal.
+    pub fn parse(text: &str) -> Result<TrackingUrl, String> {
+        let shown = || earshot_protocol::text::visible(text);
+        let chars = text.chars().count();
+        if chars > Self::MAX_CHARS {
+            return Err(format!(
+                "the tracking address is {chars} characters long; at most {} are allowed",
+                Self::MAX_CHARS
+            ));
+        }
+        if let Some(c) = text
+            .chars()
+            .find(|&c| c.is_whitespace() || earshot_protocol::text::is_invisible_or_active(c))
+        {
+            return Err(format!(
+                "the tracking address \"{}\" contains {}, which an address cannot",
+                shown(),
+                earshot_protocol::text::describe_char(c)
+            ));
+        }
+        if !text.starts_with("https://") || text.len() == "https://".len() {
+            return Err(format!(
+                "the tracking address \"{}\" does not start with https:// (visitors' phones open it from a QR code)",
+                shown()
+            ));
+        }
+        if !text.contains("{ref}") {
+            return Err(format!(
+                "the tracking address \"{}\" has no {{ref}} where the reference code goes",
+                shown()
+            ));
+        }
+        Ok(TrackingUrl(text.to_string()))
+    }
+
+    /// The template, with `{ref}` in it.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl TryFrom<String> for TrackingUrl {
+    type Error = String;
+
+    fn try_from(text: String) -> Result<TrackingUrl, String> {
+        TrackingUrl::parse(&text).map_err(|problem| {
+            format!(
+                "[upload] tracking_url: {problem}. `earshot provision` writes the collector's \
+                 own address here; provision the device again, or delete the line to use the \
+                 survey's [thanks] tracking_url"
+            )
+        })
+    }
 }
 
 impl Default for UploadConfig {
@@ -522,6 +594,7 @@ impl Default for UploadConfig {
             request_timeout_s: default_request_timeout_s(),
             heartbeat_s: default_heartbeat_s(),
             debounce_s: default_debounce_s(),
+            tracking_url: None,
         }
     }
 }
@@ -744,6 +817,21 @@ impl Config {
             .clone()
             .unwrap_or_else(|| state_dir().join("device-token"))
     }
+
+    /// The tracking page the thanks screen links to, with `{ref}` where the reference goes:
+    /// the provisioned collector's (`[upload] tracking_url`) when there is one, else the
+    /// survey's own (`[thanks] tracking_url`), else none, and then the thanks screen shows
+    /// neither a QR code nor a link.
+    pub fn thanks_tracking_url<'a>(
+        &'a self,
+        survey: &'a crate::core::survey::Survey,
+    ) -> Option<&'a str> {
+        self.upload
+            .tracking_url
+            .as_ref()
+            .map(TrackingUrl::as_str)
+            .or(survey.thanks.tracking_url.as_deref())
+    }
 }
 
 /// The directory for the kiosk's data: systemd's `$STATE_DIRECTORY`, else the device's
@@ -898,5 +986,98 @@ mod tests {
             err.contains("zoo") && err.contains("shop, council"),
             "{err}"
         );
+    }
+}
+
+#[cfg(test)]
+mod tracking_url_tests {
+    use super::*;
+
+    const DEVICE: &str = "[device]\nid = \"k\"\nsite = \"s\"\n";
+
+    fn parse(upload: &str) -> Result<Config, String> {
+        Config::parse(
+            &format!("{DEVICE}[upload]\n{upload}"),
+            Path::new("/etc/earshot/earshot.toml"),
+        )
+        .map_err(|e| e.to_string())
+    }
+
+    fn shop(tracking_url: Option<&str>) -> crate::core::survey::Survey {
+        let mut survey =
+            crate::core::survey::parse(demo_survey("shop").unwrap(), "shop.toml").unwrap();
+        survey.thanks.tracking_url = tracking_url.map(str::to_string);
+        survey
+    }
+
+    #[test]
+    fn the_collectors_page_wins_over_the_surveys_and_without_either_there_is_none() {
+        let provisioned =
+            parse("tracking_url = \"https://feedback.example.org/t/{ref}\"\n").unwrap();
+        assert_eq!(
+            provisioned
+                .upload
+                .tracking_url
+                .as_ref()
+                .map(TrackingUrl::as_str),
+            Some("https://feedback.example.org/t/{ref}")
+        );
+        let standalone = parse("").unwrap();
+        assert_eq!(standalone.upload.tracking_url, None);
+        let own = shop(Some("https://shop.example.com/r/{ref}"));
+        let none = shop(None);
+        assert_eq!(
+            provisioned.thanks_tracking_url(&own),
+            Some("https://feedback.example.org/t/{ref}")
+        );
+        assert_eq!(
+            provisioned.thanks_tracking_url(&none),
+            Some("https://feedback.example.org/t/{ref}")
+        );
+        assert_eq!(
+            standalone.thanks_tracking_url(&own),
+            Some("https://shop.example.com/r/{ref}")
+        );
+        assert_eq!(standalone.thanks_tracking_url(&none), None);
+        assert_eq!(Config::demo().thanks_tracking_url(&none), None);
+    }
+
+    #[test]
+    fn a_bad_tracking_url_in_the_file_names_the_file_the_line_and_the_fix() {
+        let prefix = "https://feedback.example.org/t/{ref}?q=";
+        let long = format!("{prefix}{}", "a".repeat(501 - prefix.len()));
+        for (value, problem) in [
+            (
+                "http://feedback.example.org/t/{ref}",
+                "does not start with https://",
+            ),
+            ("https://", "does not start with https://"),
+            ("https://feedback.example.org/t/", "has no {ref}"),
+            ("https://feedback.example.org/t/ {ref}", "contains a space"),
+            (
+                "https://feedback.example.org/t/\\u001b[2J{ref}",
+                "contains the character U+001B",
+            ),
+            (
+                "https://feedback.example.org/t/\\u202e{ref}",
+                "contains the character U+202E",
+            ),
+            (long.as_str(), "is 501 characters long; at most 500"),
+        ] {
+            let e = parse(&format!("tracking_url = \"{value}\"\n")).unwrap_err();
+            assert!(
+                e.contains("/etc/earshot/earshot.toml")
+                    && e.contains("line 5")
+                    && e.contains("[upload] tracking_url")
+                    && e.contains(problem)
+                    && e.contains("earshot provision"),
+                "{value}: {e}"
+            );
+            assert!(!e.contains('\u{1b}') && !e.contains('\u{202e}'), "{e:?}");
+        }
+        // 500 characters are allowed.
+        let most = format!("{prefix}{}", "a".repeat(500 - prefix.len()));
+        assert_eq!(most.chars().count(), 500);
+        assert!(parse(&format!("tracking_url = \"{most}\"\n")).is_ok());
     }
 }

@@ -111,6 +111,8 @@ pub fn screenshot(
         used_receipts: Vec::new(),
         staff_call: Duration::ZERO,
         blank: None,
+        // A picture of the attract screen never reaches the thanks screen.
+        tracking_url: None,
     })
     .map_err(|e| format!("cannot create the kiosk's screen: {e}"))?;
     window.set_size(PhysicalSize::new(size.width, size.height));

@@ -9,7 +9,7 @@ use earshot_protocol::text::visible;
 use earshot_protocol::{DeviceId, DeviceToken, EnrollReply, EnrollRequest, SiteId};
 
 use crate::alarms::Alarms;
-use crate::config::{Config, SYSTEM_CONFIG_PATH};
+use crate::config::{Config, TrackingUrl, SYSTEM_CONFIG_PATH};
 use crate::core::survey::Survey;
 use crate::storage::open_store;
 use crate::upload::client::{check_server_url, Client, ClientSettings, SendError};
@@ -152,8 +152,9 @@ fn hostname() -> String {
 }
 
 /// Enrols the device with the collector: exchanges the one-time code for a device token,
-/// keeps the token in the state directory (mode 0600), and writes the server into the config
-/// file, keeping its comments and everything else in it. The reply is judged whole before
+/// keeps the token in the state directory (mode 0600), and writes the server and the
+/// collector's tracking page for visitors (or, when it has none, no tracking page) into the
+/// config file, keeping its comments and everything else in it. The reply is judged whole before
 /// anything is written: a reply that is not a well-formed enrolment of this device writes
 /// neither the token, nor the receipt secret, nor the config. A device id enrolled at another
 /// site moves to the code's site only with `reassign`.
@@ -253,6 +254,19 @@ pub fn provision(
     doc["device"]["id"] = toml_edit::value(reply.device_id.as_str());
     doc["device"]["site"] = toml_edit::value(reply.site.as_str());
     doc["upload"]["server"] = toml_edit::value(server_url.as_str().trim_end_matches('/'));
+    // The collector's tracking page, or none: a key left from an earlier collector would
+    // send visitors to a page that no longer knows them.
+    match &reply.tracking_url {
+        Some(url) => doc["upload"]["tracking_url"] = toml_edit::value(url.as_str()),
+        None => {
+            if let Some(upload) = doc
+                .get_mut("upload")
+                .and_then(toml_edit::Item::as_table_like_mut)
+            {
+                upload.remove("tracking_url");
+            }
+        }
+    }
     let text = doc.to_string();
     // Refuse to write a file the kiosk would then not start with.
     Config::parse(&text, &config_path).map_err(|e| e.to_string())?;
@@ -267,6 +281,15 @@ pub fn provision(
         "device token kept in {} (readable by this user only){secret_note}",
         token_path.display()
     );
+    match &reply.tracking_url {
+        Some(url) => outln!(
+            "the thanks screen links visitors to the collector's tracking page {}",
+            url.as_str()
+        ),
+        None => outln!(
+            "the collector has no tracking page for visitors; the thanks screen links to the survey's [thanks] tracking_url, if it has one"
+        ),
+    }
     outln!("configuration written to {}", config_path.display());
     Ok(ExitCode::SUCCESS)
 }
@@ -279,6 +302,8 @@ struct Enrolment {
     token: DeviceToken,
     /// 64 hex digits.
     receipt_secret: Option<String>,
+    /// The collector's tracking page for visitors.
+    tracking_url: Option<TrackingUrl>,
 }
 
 /// Judges a collector's enrolment reply for `asked`. The reply comes from the network: each
@@ -313,11 +338,20 @@ fn check_enrolment(reply: &EnrollReply, asked: &DeviceId) -> Result<Enrolment, S
             })?,
         ),
     };
+    let tracking_url = reply
+        .tracking_url
+        .as_deref()
+        .map(TrackingUrl::parse)
+        .transpose()
+        .map_err(|e| {
+            format!("the collector's reply gives a tracking page that cannot be used: {e}")
+        })?;
     Ok(Enrolment {
         device_id,
         site,
         token,
         receipt_secret,
+        tracking_url,
     })
 }
 

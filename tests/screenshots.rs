@@ -63,6 +63,12 @@ struct Shooter {
 impl Shooter {
     /// Photographs the current screen at every size and checks it.
     fn shoot(&mut self, k: &TestKiosk, name: &str, labels: &[&str]) {
+        self.check(k, name, labels, true);
+    }
+
+    /// Checks the current screen at every size; with `keep`, the pictures of the sizes the
+    /// README shows are written.
+    fn check(&mut self, k: &TestKiosk, name: &str, labels: &[&str], keep: bool) {
         for &(w, h) in SIZES {
             k.ui.window
                 .window()
@@ -79,7 +85,7 @@ impl Shooter {
                 assert!(k.has(label), "{name} at {w}x{h}: no {label:?} on screen");
             }
             check_touch_targets(k, name, w, h);
-            if KEPT.contains(&(w, h)) {
+            if keep && KEPT.contains(&(w, h)) {
                 let path = self.out.join(format!("{name}-{w}x{h}.png"));
                 write_png(&path, shot.as_bytes(), w, h);
                 self.shots += 1;
@@ -170,7 +176,18 @@ fn every_screen_renders_and_fits_at_every_size() {
         held: Mutex::default(),
         open: Mutex::new(false),
     });
-    let k = TestKiosk::with_sink("shop", sink.clone(), path, dir);
+    // Provisioned with a collector that has a tracking page, so the thanks screen shows its
+    // QR code and link.
+    let config = common::config(
+        "[device]\nid = \"test-kiosk\"\nsite = \"test-site\"\n[upload]\nserver = \"https://feedback.example.org\"\ntracking_url = \"https://feedback.example.org/t/{ref}\"\n",
+    );
+    let k = TestKiosk::build(
+        common::demo_survey("shop"),
+        &config,
+        sink.clone(),
+        path,
+        dir,
+    );
 
     let title = k.en(&k.survey.attract.title);
     shooter.shoot(
@@ -240,7 +257,12 @@ fn every_screen_renders_and_fits_at_every_size() {
         Screen::Thanks { reference, .. } => reference,
         _ => unreachable!(),
     };
-    shooter.shoot(&k, "thanks", &[&reference, "Done"]);
+    let link = format!("or visit https://feedback.example.org/t/{reference}");
+    shooter.shoot(
+        &k,
+        "thanks",
+        &[&reference, "Done", "QR code to follow up", &link],
+    );
     k.tap("Done");
 
     // The same screens in Chinese and Polish, where text is longest or in another script.
@@ -288,6 +310,36 @@ fn every_screen_renders_and_fits_at_every_size() {
             "Agree",
             "Strongly agree",
         ],
+    );
+    drop(k);
+
+    // A long tracking address is cut short under its QR code (which has all of it), and the
+    // thanks screen still fits.
+    let long = "https://feedback-and-complaints.services.example-metropolitan-borough-council.gov.uk/public/feedback/tracking/t/{ref}";
+    let config = common::config(&format!(
+        "[device]\nid = \"test-kiosk\"\nsite = \"test-site\"\n[upload]\nserver = \"https://feedback.example.org\"\ntracking_url = \"{long}\"\n"
+    ));
+    let k = TestKiosk::configured(common::demo_survey("shop"), &config);
+    k.tap("Start");
+    k.tap("Entrance");
+    k.tap("Very happy");
+    k.tap("Next");
+    k.tap("Skip");
+    k.tap("No thanks");
+    k.tap("Skip");
+    k.wait_for("the thanks screen", |k| {
+        matches!(k.ui.screen(), Screen::Thanks { .. })
+    });
+    let reference = match k.ui.screen() {
+        Screen::Thanks { reference, .. } => reference,
+        _ => unreachable!(),
+    };
+    let link = format!("or visit {}", long.replace("{ref}", &reference));
+    shooter.check(
+        &k,
+        "thanks-long-link",
+        &[&reference, "Done", "QR code to follow up", &link],
+        false,
     );
     assert_eq!(shooter.shots, 17 * KEPT.len());
 }

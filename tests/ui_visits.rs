@@ -16,6 +16,8 @@ use earshot::core::visit::Screen;
 use earshot::hardware::{HardwareAction, StatusLight};
 use earshot::scan::ChannelScanner;
 use earshot::storage::{Queue, QueueSink};
+use earshot::ui::ThanksAdapter;
+use slint::ComponentHandle;
 
 /// One test function: Slint's testing backend with an event loop can be set up only once
 /// per process, so the scenarios run in turn, each with a fresh kiosk.
@@ -30,6 +32,7 @@ fn visits_through_the_touchscreen() {
     a_store_failure_is_told_honestly_and_alarmed();
     a_receipt_scanned_over_serial_at_attract_makes_a_completed_visit();
     staff_call_night_blanking_and_the_status_light();
+    the_thanks_screen_links_to_the_chosen_tracking_page();
 }
 
 /// The keyed transaction the test kiosks make of a receipt code.
@@ -293,7 +296,14 @@ fn a_store_failure_is_told_honestly_and_alarmed() {
     }
     let alarms = earshot::alarms::Alarms::default();
     let sink = Arc::new(QueueSink::start(queue, alarms, limit));
-    let k = TestKiosk::with_sink("council", sink, path, dir);
+    // A kiosk with a tracking page: an answer that was not kept has nothing to follow up.
+    let k = TestKiosk::build(
+        common::demo_survey("council"),
+        &common::config(PROVISIONED),
+        sink,
+        path,
+        dir,
+    );
     k.tap("Start");
     k.tap("Skip");
     k.tap("Very happy");
@@ -321,6 +331,9 @@ fn a_store_failure_is_told_honestly_and_alarmed() {
         .hardware
         .actions()
         .contains(&HardwareAction::StatusLight(StatusLight::Alarm)));
+    let thanks = k.ui.window.global::<ThanksAdapter>();
+    assert!(!thanks.get_has_qr() && thanks.get_tracking_link().is_empty());
+    assert!(!k.has("QR code to follow up"));
 }
 
 /// A stored record of about `size` bytes of comment.
@@ -525,4 +538,152 @@ fn staff_call_night_blanking_and_the_status_light() {
     k.wait_for("the light back to ok", |k| {
         light(k) == Some(StatusLight::Ok)
     });
+}
+
+/// A kiosk provisioned with a collector that has a tracking page, as `earshot provision`
+/// writes it.
+const PROVISIONED: &str = "[device]\nid = \"test-kiosk\"\nsite = \"test-site\"\n\n[upload]\nserver = \"https://feedback.example.org\"\ntracking_url = \"https://feedback.example.org/t/{ref}\"\n";
+
+/// A kiosk with no collector.
+const STANDALONE: &str = "[device]\nid = \"test-kiosk\"\nsite = \"test-site\"\n";
+
+/// The shop survey with a tracking page of its own.
+fn shop_with_its_own_tracking_page() -> Arc<earshot::core::survey::Survey> {
+    let text = earshot::config::demo_survey("shop").unwrap().replace(
+        "[thanks]\n",
+        "[thanks]\ntracking_url = \"https://shop.example.com/r/{ref}\"\n",
+    );
+    let survey = earshot::core::survey::parse(&text, "shop.toml").unwrap();
+    assert!(survey.thanks.tracking_url.is_some());
+    Arc::new(survey)
+}
+
+/// The quickest completed shop visit; returns the reference the thanks screen shows.
+fn quick_shop_visit(k: &TestKiosk) -> String {
+    k.tap("Start");
+    k.tap(&options_of(k, "touchpoint")[0]);
+    k.tap("Very happy");
+    k.tap("Next");
+    k.tap("Skip");
+    k.tap("No thanks");
+    k.tap("Skip");
+    k.wait_for("the thanks screen", |k| {
+        matches!(k.ui.screen(), Screen::Thanks { .. })
+    });
+    match k.ui.screen() {
+        Screen::Thanks {
+            reference,
+            stored: true,
+        } => reference,
+        other => panic!("{other:?}"),
+    }
+}
+
+/// Checks that `image` is the QR code of `text`: module by module against the code encoded
+/// afresh, at any error correction level, with the standard quiet zone of four modules.
+fn assert_qr_of(image: &slint::Image, text: &str) {
+    use qrcodegen::{QrCode, QrCodeEcc};
+    let pixels = image.to_rgb8().expect("the QR code is an RGB image");
+    let side = pixels.width();
+    assert_eq!(side, pixels.height(), "a square");
+    const QUIET: i32 = 4;
+    let dark = |x: u32, y: u32| pixels.as_slice()[(y * side + x) as usize].r < 128;
+    let matches = [
+        QrCodeEcc::Low,
+        QrCodeEcc::Medium,
+        QrCodeEcc::Quartile,
+        QrCodeEcc::High,
+    ]
+    .into_iter()
+    .any(|ecc| {
+        let code = QrCode::encode_text(text, ecc).unwrap();
+        let modules = (code.size() + 2 * QUIET) as u32;
+        if !side.is_multiple_of(modules) {
+            return false;
+        }
+        let px = side / modules;
+        (0..modules).all(|my| {
+            (0..modules).all(|mx| {
+                dark(mx * px + px / 2, my * px + px / 2)
+                    == code.get_module(mx as i32 - QUIET, my as i32 - QUIET)
+            })
+        })
+    });
+    assert!(
+        matches,
+        "the QR code on the thanks screen is not one of {text:?}"
+    );
+}
+
+/// The thanks screen's QR code and link lead to the provisioned collector's tracking page,
+/// else to the survey's own, else there is neither.
+fn the_thanks_screen_links_to_the_chosen_tracking_page() {
+    let provisioned = common::config(PROVISIONED);
+    let standalone = common::config(STANDALONE);
+    let cases = [
+        (
+            "a provisioned kiosk whose survey has a page of its own",
+            shop_with_its_own_tracking_page(),
+            &provisioned,
+            Some("https://feedback.example.org/t/"),
+        ),
+        (
+            "a provisioned kiosk whose survey has none",
+            common::demo_survey("shop"),
+            &provisioned,
+            Some("https://feedback.example.org/t/"),
+        ),
+        (
+            "a kiosk without a collector's page",
+            shop_with_its_own_tracking_page(),
+            &standalone,
+            Some("https://shop.example.com/r/"),
+        ),
+        (
+            "a kiosk with neither",
+            common::demo_survey("shop"),
+            &standalone,
+            None,
+        ),
+    ];
+    for (what, survey, config, expected) in cases {
+        let k = TestKiosk::configured(survey, config);
+        let reference = quick_shop_visit(&k);
+        assert!(k.has(&reference), "{what}: the reference is shown");
+        let thanks = k.ui.window.global::<ThanksAdapter>();
+        match expected {
+            Some(page) => {
+                let url = format!("{page}{reference}");
+                assert!(thanks.get_has_qr(), "{what}: a QR code");
+                assert!(
+                    k.has("QR code to follow up"),
+                    "{what}: the QR code is on screen"
+                );
+                assert_qr_of(&thanks.get_qr(), &url);
+                assert_eq!(thanks.get_tracking_link(), url.as_str(), "{what}");
+                assert!(
+                    k.has(&format!("or visit {url}")),
+                    "{what}: the link is shown under the code: {:#?}",
+                    common::labels_on_screen(&k)
+                );
+            }
+            None => {
+                assert!(!thanks.get_has_qr(), "{what}: no QR code");
+                assert!(
+                    !k.has("QR code to follow up"),
+                    "{what}: no QR code on screen"
+                );
+                assert_eq!(thanks.get_tracking_link(), "", "{what}: no link");
+                let labels = common::labels_on_screen(&k);
+                assert!(
+                    !labels
+                        .iter()
+                        .any(|l| l.contains("or visit") || l.contains("https://")),
+                    "{what}: no link on screen: {labels:#?}"
+                );
+            }
+        }
+        k.tap("Done");
+        assert_eq!(k.ui.screen(), Screen::Attract, "{what}");
+    }
 }

@@ -148,6 +148,89 @@ fn provisioning_keeps_the_token_private_and_the_config_comments() {
 }
 
 #[test]
+fn provisioning_writes_the_collectors_tracking_page_and_a_collector_without_one_removes_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let collector = Collector::start(
+        dir.path(),
+        &["--public-url", "https://feedback.example.org"],
+    );
+    let kiosk = Kiosk::new(dir.path(), &collector.url(), "");
+    kiosk.provision(&collector, &collector.url());
+    let text = std::fs::read_to_string(&kiosk.config).unwrap();
+    let config: toml::Table = toml::from_str(&text).unwrap();
+    assert_eq!(
+        config["upload"]["tracking_url"].as_str(),
+        Some("https://feedback.example.org/t/{ref}"),
+        "{text}"
+    );
+    assert!(
+        text.contains("tracking_url = \"https://feedback.example.org/t/{ref}\""),
+        "{text}"
+    );
+    assert!(text.contains("# A test kiosk."), "{text}");
+    // The kiosk starts with what was written.
+    assert_eq!(stats_field(&kiosk, "pending"), 0);
+
+    // The page is the collector's own: a reference the kiosk gave, on the collector's
+    // address in place of its public one, reaches its tracking page.
+    let committed = kiosk.simulate(1, 3);
+    let out = kiosk.run(&["upload", "--once"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    assert_exactly_once(&committed, &collector);
+    let export = dir.path().join("one.jsonl");
+    assert!(collector
+        .cli(&[
+            "export",
+            "--format",
+            "jsonl",
+            "--out",
+            export.to_str().unwrap()
+        ])
+        .status
+        .success());
+    let exported: serde_json::Value =
+        serde_json::from_str(std::fs::read_to_string(&export).unwrap().trim()).unwrap();
+    let reference = exported["record"]["reference"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let path = config["upload"]["tracking_url"]
+        .as_str()
+        .unwrap()
+        .strip_prefix("https://feedback.example.org")
+        .unwrap()
+        .replace("{ref}", &reference);
+    let reply = http_text(
+        collector.addr,
+        &format!("GET {path} HTTP/1.1\r\nHost: feedback.example.org\r\nConnection: close\r\n\r\n"),
+    );
+    let status = reply.lines().next().unwrap_or_default();
+    assert!(
+        (status.contains(" 200 ") || status.contains(" 404 ")) && reply.contains(&reference),
+        "{path}: the tracking page for {reference}: {reply}"
+    );
+
+    // Enrolled again with a collector that has no public address: the old page goes.
+    let other_dir = tempfile::tempdir().unwrap();
+    let other = Collector::start(other_dir.path(), &[]);
+    kiosk.provision(&other, &other.url());
+    let text = std::fs::read_to_string(&kiosk.config).unwrap();
+    let config: toml::Table = toml::from_str(&text).unwrap();
+    assert_eq!(config["upload"].get("tracking_url"), None, "{text}");
+    assert_eq!(
+        config["upload"]["server"].as_str(),
+        Some(other.url().as_str()),
+        "{text}"
+    );
+    assert!(text.contains("# A test kiosk."), "{text}");
+    assert_eq!(stats_field(&kiosk, "acked"), 1);
+}
+
+#[test]
 fn the_collector_down_for_a_while_then_up() {
     let dir = tempfile::tempdir().unwrap();
     let mut collector = Collector::start(dir.path(), &[]);
@@ -843,6 +926,28 @@ fn an_enrolment_reply_that_is_not_well_formed_writes_nothing() {
             "a receipt secret too short",
             enrol_reply(|r| r["receipt_secret"] = "abcd".into()),
             "the collector's reply gives a receipt secret that cannot be used: it must be 64 hexadecimal digits",
+        ),
+        (
+            "a tracking page over plain http",
+            enrol_reply(|r| r["tracking_url"] = "http://evil.example/{ref}".into()),
+            "the collector's reply gives a tracking page that cannot be used: the tracking address \"http://evil.example/{ref}\" does not start with https://",
+        ),
+        (
+            "a tracking page without the reference",
+            enrol_reply(|r| r["tracking_url"] = "https://evil.example/t/".into()),
+            "the collector's reply gives a tracking page that cannot be used: the tracking address \"https://evil.example/t/\" has no {ref}",
+        ),
+        (
+            "a tracking page that clears the screen",
+            enrol_reply(|r| r["tracking_url"] = "https://evil.example/\u{1b}[2J{ref}".into()),
+            "the tracking address \"https://evil.example/\\u{001b}[2J{ref}\" contains the character U+001B",
+        ),
+        (
+            "a tracking page too long for a QR code",
+            enrol_reply(|r| {
+                r["tracking_url"] = format!("https://evil.example/{{ref}}/{}", "a".repeat(500)).into()
+            }),
+            "the tracking address is 527 characters long; at most 500 are allowed",
         ),
     ];
     for (what, reply, expected) in cases {

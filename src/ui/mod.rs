@@ -48,6 +48,10 @@ pub struct KioskParts {
     pub staff_call: Duration,
     /// When the screen goes dark at night; `None`: never.
     pub blank: Option<crate::core::blanking::Night>,
+    /// The tracking page the thanks screen shows as a QR code and a link, with `{ref}` where
+    /// the visitor's reference goes (chosen by [`crate::config::Config::thanks_tracking_url`]);
+    /// `None`: neither is shown.
+    pub tracking_url: Option<String>,
 }
 
 /// The kiosk's window with its bridge attached.
@@ -90,6 +94,7 @@ impl KioskUi {
             shown_language: RefCell::new(String::new()),
             time_synced: Cell::new((Duration::MAX, false)),
             blank: parts.blank,
+            tracking_url: parts.tracking_url,
             blanked: Cell::new(false),
             last_input: Cell::new(Duration::ZERO),
             blank_timer: slint::Timer::default(),
@@ -191,6 +196,8 @@ struct Bridge {
     /// (when last checked, whether the wall clock was synchronised).
     time_synced: Cell<(Duration, bool)>,
     blank: Option<crate::core::blanking::Night>,
+    /// The tracking page template, `{ref}` for the reference.
+    tracking_url: Option<String>,
     /// The screen is dark for the night.
     blanked: Cell<bool>,
     /// When a person last did anything (a tap, a scan, the wake input).
@@ -467,13 +474,16 @@ impl Bridge {
                 } else {
                     SharedString::new()
                 });
-                let qr = survey
-                    .thanks
-                    .tracking_url_for(&reference)
+                // Without a stored response there is nothing to follow up.
+                let link = self
+                    .tracking_url
+                    .as_deref()
                     .filter(|_| stored)
-                    .and_then(|url| qr_image(&url));
+                    .map(|template| template.replace("{ref}", &reference));
+                let qr = link.as_deref().and_then(qr_image);
                 thanks.set_has_qr(qr.is_some());
                 thanks.set_qr(qr.unwrap_or_default());
+                thanks.set_tracking_link(link.unwrap_or_default().into());
                 Screen::Thanks
             }
         };

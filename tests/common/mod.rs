@@ -63,6 +63,11 @@ pub fn demo_survey(name: &str) -> Arc<Survey> {
     Arc::new(survey::parse(text, name).expect("the demo survey is valid"))
 }
 
+/// The kiosk's configuration from the text of a config file.
+pub fn config(text: &str) -> earshot::config::Config {
+    earshot::config::Config::parse(text, Path::new("earshot.toml")).expect("a valid config")
+}
+
 pub struct TestKiosk {
     pub ui: KioskUi,
     pub survey: Arc<Survey>,
@@ -90,7 +95,37 @@ impl TestKiosk {
         responses: PathBuf,
         dir: tempfile::TempDir,
     ) -> TestKiosk {
-        let survey = demo_survey(survey_name);
+        Self::build(
+            demo_survey(survey_name),
+            &earshot::config::Config::demo(),
+            sink,
+            responses,
+            dir,
+        )
+    }
+
+    /// A kiosk showing `survey` under `config` (the parts the UI takes from the
+    /// configuration, as `earshot run` composes them), storing to a fresh response file.
+    pub fn configured(survey: Arc<Survey>, config: &earshot::config::Config) -> TestKiosk {
+        let dir = tempfile::tempdir().unwrap();
+        let responses = dir.path().join("responses.db");
+        Self::build(
+            survey,
+            config,
+            Arc::new(queue_sink(&responses)),
+            responses,
+            dir,
+        )
+    }
+
+    pub fn build(
+        survey: Arc<Survey>,
+        config: &earshot::config::Config,
+        sink: Arc<dyn ResponseSink>,
+        responses: PathBuf,
+        dir: tempfile::TempDir,
+    ) -> TestKiosk {
+        let tracking_url = config.thanks_tracking_url(&survey).map(str::to_string);
         let alarms = Alarms::default();
         let hardware = SimulatedHardware::with_staff_call();
         let ui = KioskUi::new(KioskParts {
@@ -114,6 +149,7 @@ impl TestKiosk {
             used_receipts: Vec::new(),
             staff_call: STAFF_CALL,
             blank: BLANK.with(|b| b.take()),
+            tracking_url,
         })
         .unwrap();
         use slint::ComponentHandle;
