@@ -171,8 +171,7 @@ async fn browser(driver: &Driver) -> Client {
                      format!("--user-data-dir={}", driver._profile.path().display())]
         }),
     );
-    ClientBuilder::rustls()
-        .expect("a TLS set-up for the WebDriver client")
+    ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new())
         .capabilities(caps)
         .connect(&format!("http://127.0.0.1:{}", driver.port))
         .await
