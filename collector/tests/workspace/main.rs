@@ -180,27 +180,9 @@ async fn browser(driver: &Driver) -> Client {
 
 async fn sign_in(client: &Client, collector: &Collector, email: &str, password: &str) {
     client.goto(&collector.url("/login")).await.unwrap();
-    client
-        .find(Locator::Css("#email"))
-        .await
-        .unwrap()
-        .send_keys(email)
-        .await
-        .unwrap();
-    client
-        .find(Locator::Css("#password"))
-        .await
-        .unwrap()
-        .send_keys(password)
-        .await
-        .unwrap();
-    client
-        .find(Locator::Css("button[type=submit]"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    type_into(client, "#email", email).await;
+    type_into(client, "#password", password).await;
+    click(client, "button[type=submit]").await;
 }
 
 /// Waits up to 10 s for the page at `path` (a click's navigation ends after the click).
@@ -517,13 +499,7 @@ fn sign_in_roles_and_forms_are_checked_on_the_server() {
         );
         assert_eq!(status, 403);
         client.goto(&collector.url("/results")).await.unwrap();
-        client
-            .find(Locator::Css("header form button"))
-            .await
-            .unwrap()
-            .click()
-            .await
-            .unwrap();
+        click(&client, "header form button").await;
         wait_for_path(&client, "/login").await;
         // Signed out everywhere: the old cookie no longer works.
         let (status, reply) = http(
@@ -555,20 +531,8 @@ fn sign_in_roles_and_forms_are_checked_on_the_server() {
         assert!(!reply.contains("enrolment-code\""), "{reply}");
         // ... while the page's own form works.
         client.goto(&collector.url("/fleet")).await.unwrap();
-        client
-            .find(Locator::Css("#site"))
-            .await
-            .unwrap()
-            .send_keys("site-z")
-            .await
-            .unwrap();
-        client
-            .find(Locator::Css("form[action='/fleet/enrolment-code'] button"))
-            .await
-            .unwrap()
-            .click()
-            .await
-            .unwrap();
+        type_into(&client, "#site", "site-z").await;
+        click(&client, "form[action='/fleet/enrolment-code'] button").await;
         let code = text_of(&client, "#enrolment-code").await;
         assert_eq!(code.len(), 14, "{code}");
         assert!(
@@ -581,21 +545,9 @@ fn sign_in_roles_and_forms_are_checked_on_the_server() {
             ("#site-name", "Town Hall"),
             ("#site-area", "north"),
         ] {
-            client
-                .find(Locator::Css(field))
-                .await
-                .unwrap()
-                .send_keys(value)
-                .await
-                .unwrap();
+            type_into(&client, field, value).await;
         }
-        client
-            .find(Locator::Css("form[action='/admin/sites'] button"))
-            .await
-            .unwrap()
-            .click()
-            .await
-            .unwrap();
+        click(&client, "form[action='/admin/sites'] button").await;
         assert!(text_of(&client, "[role=status]")
             .await
             .contains("Saved Town Hall"));
@@ -660,20 +612,8 @@ fn results_show_the_figures_of_a_known_data_set_and_the_csv_says_the_same() {
         assert!(comments.iter().any(|c| c == SCRIPT_COMMENT), "{comments:?}");
         assert_eq!(client.title().await.unwrap(), "Results · Earshot");
         // The filter is in the URL: the same view comes back from it.
-        client
-            .find(Locator::Css("#q"))
-            .await
-            .unwrap()
-            .send_keys("queue")
-            .await
-            .unwrap();
-        client
-            .find(Locator::Css("form.filters button"))
-            .await
-            .unwrap()
-            .click()
-            .await
-            .unwrap();
+        type_into(&client, "#q", "queue").await;
+        click(&client, "form.filters button").await;
         let until = Instant::now() + Duration::from_secs(10);
         loop {
             let url = client.current_url().await.unwrap();
@@ -939,13 +879,7 @@ fn a_contact_request_becomes_a_case_worked_to_the_end_and_followed_by_the_visito
         click(&client, "#assign").await;
         wait_for_text(&client, "#case-team", "housing").await;
         type_into(&client, "#note-text", "Byddwn yn eich ffonio ddydd Llun.").await;
-        client
-            .find(Locator::Css("#note-public option[value=yes]"))
-            .await
-            .unwrap()
-            .click()
-            .await
-            .unwrap();
+        click(&client, "#note-public option[value=yes]").await;
         click(&client, "#add-note").await;
         wait_for_text(&client, "#audit", "public note").await;
         type_into(&client, "#note-text", "Rheolwr i ffwrdd.").await;
