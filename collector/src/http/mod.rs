@@ -109,6 +109,8 @@ pub struct AppState {
     open_per_device: Mutex<HashMap<String, usize>>,
     body_permits: Arc<Semaphore>,
     enrol_attempts: DefaultKeyedRateLimiter<IpAddr>,
+    /// Tracking-page lookups per client address.
+    tracking_lookups: DefaultKeyedRateLimiter<IpAddr>,
 }
 
 impl AppState {
@@ -133,6 +135,7 @@ impl AppState {
             open_per_device: Mutex::new(HashMap::new()),
             body_permits: Arc::new(Semaphore::new(limits.max_concurrent_bodies.max(1))),
             enrol_attempts: RateLimiter::keyed(Quota::per_minute(per_minute)),
+            tracking_lookups: tracking::lookup_limiter(),
         })
     }
 }

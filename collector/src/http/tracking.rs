@@ -9,7 +9,7 @@
 
 use std::net::IpAddr;
 use std::num::NonZeroU32;
-use std::sync::{Arc, OnceLock};
+use std::sync::Arc;
 
 use askama::Template;
 use axum::extract::{Path, Query, State};
@@ -33,13 +33,11 @@ pub fn routes() -> Router<Arc<AppState>> {
     Router::new().route("/t/{reference}", get(track))
 }
 
-fn limiter() -> &'static DefaultKeyedRateLimiter<IpAddr> {
-    static LIMITER: OnceLock<DefaultKeyedRateLimiter<IpAddr>> = OnceLock::new();
-    LIMITER.get_or_init(|| {
-        RateLimiter::keyed(Quota::per_minute(
-            NonZeroU32::new(LOOKUPS_PER_MINUTE).unwrap_or(NonZeroU32::MIN),
-        ))
-    })
+/// The per-address budget of lookups, kept in the app's state beside the enrolment one.
+pub fn lookup_limiter() -> DefaultKeyedRateLimiter<IpAddr> {
+    RateLimiter::keyed(Quota::per_minute(
+        NonZeroU32::new(LOOKUPS_PER_MINUTE).unwrap_or(NonZeroU32::MIN),
+    ))
 }
 
 /// The page's words: English, Welsh, Polish, Chinese.
@@ -160,7 +158,11 @@ async fn track(
     let asked = (!q.lang.trim().is_empty()).then_some(asked);
     let shown =
         |lang: Option<&str>| asked.unwrap_or(crate::labels::chosen_language(lang.unwrap_or("en")));
-    if limiter().check_key(&attempt_key(addr)).is_err() {
+    let limiter = &state.tracking_lookups;
+    if limiter.len() > 10_000 {
+        limiter.retain_recent();
+    }
+    if limiter.check_key(&attempt_key(addr)).is_err() {
         tracing::warn!(%addr, "tracking lookups refused: over the limit");
         return Ok(page(
             StatusCode::TOO_MANY_REQUESTS,
