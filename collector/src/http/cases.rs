@@ -241,6 +241,26 @@ struct AssignForm {
     ids: String,
 }
 
+/// A team as typed: trimmed, 1 to 64 characters, no control characters; empty leaves the
+/// team as it is.
+fn team_choice(text: &str) -> Result<Option<String>, PageError> {
+    let team = text.trim();
+    if team.is_empty() {
+        return Ok(None);
+    }
+    if team.chars().count() > 64
+        || team
+            .chars()
+            .any(|c| earshot_protocol::text::is_invisible_or_active(c))
+    {
+        return Err(PageError::Invalid(
+            "A team's name is 1 to 64 characters, letters and words only. Go back and change it."
+                .into(),
+        ));
+    }
+    Ok(Some(team.to_string()))
+}
+
 fn owner_choice(text: &str) -> Option<Option<i64>> {
     match text.trim() {
         "" => None,
@@ -258,7 +278,7 @@ async fn assign(
     signed_in.check_form(&form.csrf)?;
     let store = state.store.clone();
     let user = signed_in.user().clone();
-    let team = Some(form.team.trim().to_string()).filter(|t| !t.is_empty());
+    let team = team_choice(&form.team)?;
     let owner = owner_choice(&form.owner);
     blocking(move || Ok(store.assign(&[id], &user, team.as_deref(), owner, SystemTime::now())?))
         .await?;
@@ -279,7 +299,7 @@ async fn bulk_assign(
         .collect();
     let store = state.store.clone();
     let user = signed_in.user().clone();
-    let team = Some(form.team.trim().to_string()).filter(|t| !t.is_empty());
+    let team = team_choice(&form.team)?;
     let owner = owner_choice(&form.owner);
     blocking(move || Ok(store.assign(&ids, &user, team.as_deref(), owner, SystemTime::now())?))
         .await?;
@@ -419,4 +439,26 @@ async fn subject_access(
         ],
         text,
     )))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_team_is_a_short_visible_name_or_nothing() {
+        assert_eq!(team_choice("  housing ").unwrap().as_deref(), Some("housing"));
+        assert_eq!(team_choice("   ").unwrap(), None);
+        for bad in ["x".repeat(65), "house\u{1b}[2J".to_string(), "a\u{202e}b".to_string()] {
+            assert!(matches!(team_choice(&bad), Err(PageError::Invalid(_))), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn only_the_steps_a_state_allows_are_offered() {
+        let names = |s| moves_for(s).into_iter().map(|(n, _)| n).collect::<Vec<_>>();
+        assert_eq!(names(CaseState::New), ["acknowledge", "start"]);
+        assert_eq!(names(CaseState::Resolved), ["close", "reopen"]);
+        assert_eq!(names(CaseState::Closed), ["reopen"]);
+    }
 }

@@ -24,6 +24,8 @@ pub enum PageError {
     /// A form came without its CSRF token, or with another session's.
     BadForm,
     NotFound,
+    /// A form's value cannot be used; the message says which and how to fix it.
+    Invalid(String),
     /// The store failed.
     Unavailable(String),
 }
@@ -73,6 +75,11 @@ impl IntoResponse for PageError {
                 StatusCode::NOT_FOUND,
                 "Not found",
                 "There is nothing at this address.",
+            ),
+            PageError::Invalid(message) => (
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "That cannot be used",
+                message.as_str(),
             ),
             PageError::Unavailable(detail) => {
                 tracing::error!(%detail, "a page could not be made");
