@@ -251,7 +251,7 @@ fn team_choice(text: &str) -> Result<Option<String>, PageError> {
     if team.chars().count() > 64
         || team
             .chars()
-            .any(|c| earshot_protocol::text::is_invisible_or_active(c))
+            .any(earshot_protocol::text::is_invisible_or_active)
     {
         return Err(PageError::Invalid(
             "A team's name is 1 to 64 characters, letters and words only. Go back and change it."
@@ -447,10 +447,20 @@ mod tests {
 
     #[test]
     fn a_team_is_a_short_visible_name_or_nothing() {
-        assert_eq!(team_choice("  housing ").unwrap().as_deref(), Some("housing"));
+        assert_eq!(
+            team_choice("  housing ").unwrap().as_deref(),
+            Some("housing")
+        );
         assert_eq!(team_choice("   ").unwrap(), None);
-        for bad in ["x".repeat(65), "house\u{1b}[2J".to_string(), "a\u{202e}b".to_string()] {
-            assert!(matches!(team_choice(&bad), Err(PageError::Invalid(_))), "{bad:?}");
+        for bad in [
+            "x".repeat(65),
+            "house\u{1b}[2J".to_string(),
+            "a\u{202e}b".to_string(),
+        ] {
+            assert!(
+                matches!(team_choice(&bad), Err(PageError::Invalid(_))),
+                "{bad:?}"
+            );
         }
     }
 
