@@ -2,9 +2,11 @@
 //! through, and when it is due. Pure: no I/O; days and dates come in as arguments.
 //!
 //! Invariants:
-//! - A response with a contact request always becomes a case; an unhappy main rating (the
-//!   two lowest faces or stars, NPS 0–6) with a comment does too where the site's rule asks
-//!   for it. The rule names the team that owns the case.
+//! - A response with a contact request always becomes a case; an unhappy main rating (by
+//!   default the two lowest faces or stars, NPS 0–6), with a comment or without, does too
+//!   where the rule asks for it. The rule names the team that owns the case.
+//! - The rule for a response is the one for its service at its site where there is one,
+//!   else the site's, else the defaults. Retention is the site's alone.
 //! - States move only along new → acknowledged → in progress → resolved → closed, and a
 //!   resolved or closed case can be reopened (back to in progress). Closing records the root
 //!   cause and whether the matter was resolved.
@@ -161,6 +163,8 @@ pub fn next_state(state: CaseState, step: &Move) -> Result<CaseState, String> {
 pub enum CaseReason {
     ContactRequest,
     UnhappyWithComment,
+    /// Unhappy, under a rule that does not wait for a comment.
+    Unhappy,
 }
 
 impl CaseReason {
@@ -168,6 +172,7 @@ impl CaseReason {
         match self {
             CaseReason::ContactRequest => "contact-request",
             CaseReason::UnhappyWithComment => "unhappy-with-comment",
+            CaseReason::Unhappy => "unhappy",
         }
     }
 
@@ -175,23 +180,48 @@ impl CaseReason {
         match self {
             CaseReason::ContactRequest => "Asked to be contacted",
             CaseReason::UnhappyWithComment => "Unhappy, with a comment",
+            CaseReason::Unhappy => "Unhappy",
         }
     }
 }
 
-/// A site's case rule.
+/// Which main ratings count as unhappy.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LowRating {
+    /// Faces or stars up to this value: 2 is the two unhappiest faces (or one and two stars).
+    pub faces: u8,
+    /// NPS up to this value: 6 is the detractors, 0–6.
+    pub nps: u8,
+}
+
+impl LowRating {
+    /// Faces or stars: the lowest 1 to 3 of them may count as unhappy.
+    pub const FACES: std::ops::RangeInclusive<u8> = 1..=3;
+    /// NPS: from 0 alone up to 0–8 may count as unhappy.
+    pub const NPS: std::ops::RangeInclusive<u8> = 0..=8;
+}
+
+impl Default for LowRating {
+    fn default() -> Self {
+        LowRating { faces: 2, nps: 6 }
+    }
+}
+
+/// A rule for which responses become cases, who owns them and when they are due: a site's,
+/// or one service's (or touchpoint's) at a site, which then applies to that service's
+/// responses in place of the site's.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CaseRule {
-    /// Unhappy ratings with a comment become cases too.
-    pub unhappy_with_comment: bool,
-    /// The team that owns the site's cases.
+    /// Unhappy main ratings become cases too (contact requests always do).
+    pub unhappy: bool,
+    /// ... only when they come with a comment.
+    pub comment_required: bool,
+    /// What counts as unhappy.
+    pub low: LowRating,
+    /// The team that owns the cases.
     pub team: String,
     pub acknowledge_days: u32,
     pub reply_days: u32,
-    /// Contact details are erased this many days after their case closes.
-    pub contact_retention_days: u32,
-    /// Free text is erased this many days after the visit; `None`: kept.
-    pub text_retention_days: Option<u32>,
 }
 
 pub const DEFAULT_TEAM: &str = "customer-service";
@@ -199,25 +229,85 @@ pub const DEFAULT_TEAM: &str = "customer-service";
 impl Default for CaseRule {
     fn default() -> Self {
         CaseRule {
-            unhappy_with_comment: false,
+            unhappy: false,
+            comment_required: true,
+            low: LowRating::default(),
             team: DEFAULT_TEAM.into(),
             acknowledge_days: 5,
             reply_days: 20,
-            contact_retention_days: 90,
-            text_retention_days: None,
         }
     }
 }
 
-fn unhappy(indexed: &IndexedResponse) -> bool {
+/// How long a site keeps its visitors' personal data. Per site only: a service's case rule
+/// does not change it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Retention {
+    /// Contact details are erased this many days after their case closes.
+    pub contact_days: u32,
+    /// Free text is erased this many days after the visit; `None`: kept.
+    pub text_days: Option<u32>,
+}
+
+impl Default for Retention {
+    fn default() -> Self {
+        Retention {
+            contact_days: 90,
+            text_days: None,
+        }
+    }
+}
+
+/// Whose rule decided about a response.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RuleSource {
+    /// The rule for the response's service at its site.
+    Service(String),
+    /// The site's rule.
+    Site,
+    /// Neither is set: the defaults.
+    Default,
+}
+
+impl fmt::Display for RuleSource {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            RuleSource::Service(service) => write!(f, "the rule for service {service}"),
+            RuleSource::Site => f.write_str("the site's rule"),
+            RuleSource::Default => f.write_str("the default rule"),
+        }
+    }
+}
+
+/// The rules that may apply to one response: the one for its service at its site (when the
+/// response names a service and the site has a rule for it) and the site's own.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Rules {
+    pub service: Option<(String, CaseRule)>,
+    pub site: Option<CaseRule>,
+}
+
+impl Rules {
+    /// The rule in force: the service's wins, the site's is the fallback, the defaults
+    /// otherwise.
+    pub fn in_force(self) -> (CaseRule, RuleSource) {
+        match (self.service, self.site) {
+            (Some((service, rule)), _) => (rule, RuleSource::Service(service)),
+            (None, Some(rule)) => (rule, RuleSource::Site),
+            (None, None) => (CaseRule::default(), RuleSource::Default),
+        }
+    }
+}
+
+fn unhappy(indexed: &IndexedResponse, low: LowRating) -> bool {
     let main = indexed
         .rating
         .as_ref()
         .map(|(scale, value)| match scale.as_str() {
-            "nps" => *value <= 6,
-            _ => *value <= 2,
+            "nps" => *value <= i32::from(low.nps),
+            _ => *value <= i32::from(low.faces),
         });
-    main.unwrap_or(false) || indexed.nps.is_some_and(|v| v <= 6)
+    main.unwrap_or(false) || indexed.nps.is_some_and(|v| v <= i32::from(low.nps))
 }
 
 /// Whether `indexed` becomes a case under `rule`, and why.
@@ -225,13 +315,19 @@ pub fn case_for(indexed: &IndexedResponse, rule: &CaseRule) -> Option<CaseReason
     if !indexed.personal.contacts.is_empty() {
         return Some(CaseReason::ContactRequest);
     }
+    if !rule.unhappy || !unhappy(indexed, rule.low) {
+        return None;
+    }
     let commented = indexed
         .personal
         .texts
         .iter()
         .any(|(_, t)| !t.trim().is_empty());
-    (rule.unhappy_with_comment && commented && unhappy(indexed))
-        .then_some(CaseReason::UnhappyWithComment)
+    match (commented, rule.comment_required) {
+        (true, _) => Some(CaseReason::UnhappyWithComment),
+        (false, true) => None,
+        (false, false) => Some(CaseReason::Unhappy),
+    }
 }
 
 fn is_working_day(day: Date, holidays: &BTreeSet<Date>) -> bool {
@@ -341,11 +437,19 @@ mod tests {
         }
     }
 
+    fn nps(value: i32, text: Option<&str>) -> IndexedResponse {
+        IndexedResponse {
+            rating: Some(("nps".into(), value)),
+            nps: Some(value),
+            ..response(0, text, false)
+        }
+    }
+
     #[test]
     fn a_contact_request_always_becomes_a_case_and_unhappy_comments_where_asked() {
         let default = CaseRule::default();
         let asked = CaseRule {
-            unhappy_with_comment: true,
+            unhappy: true,
             ..CaseRule::default()
         };
         assert_eq!(
@@ -360,6 +464,124 @@ mod tests {
         assert_eq!(case_for(&response(3, Some("meh"), false), &asked), None);
         assert_eq!(case_for(&response(1, None, false), &asked), None);
         assert_eq!(case_for(&response(1, Some("  "), false), &asked), None);
+        assert_eq!(
+            case_for(&nps(6, Some("no")), &asked),
+            Some(CaseReason::UnhappyWithComment)
+        );
+        assert_eq!(case_for(&nps(7, Some("meh")), &asked), None);
+    }
+
+    #[test]
+    fn a_rule_sets_what_counts_as_unhappy_and_whether_a_comment_is_needed() {
+        let strict = CaseRule {
+            unhappy: true,
+            low: LowRating { faces: 1, nps: 3 },
+            ..CaseRule::default()
+        };
+        assert_eq!(case_for(&response(2, Some("slow"), false), &strict), None);
+        assert_eq!(
+            case_for(&response(1, Some("slow"), false), &strict),
+            Some(CaseReason::UnhappyWithComment)
+        );
+        assert_eq!(case_for(&nps(4, Some("no")), &strict), None);
+        assert_eq!(
+            case_for(&nps(3, Some("no")), &strict),
+            Some(CaseReason::UnhappyWithComment)
+        );
+        let any_low = CaseRule {
+            unhappy: true,
+            comment_required: false,
+            low: LowRating { faces: 3, nps: 6 },
+            ..CaseRule::default()
+        };
+        assert_eq!(
+            case_for(&response(3, None, false), &any_low),
+            Some(CaseReason::Unhappy)
+        );
+        assert_eq!(
+            case_for(&response(3, Some("meh"), false), &any_low),
+            Some(CaseReason::UnhappyWithComment),
+            "a comment is said when there is one"
+        );
+        assert_eq!(case_for(&response(4, None, false), &any_low), None);
+        // Without `unhappy` the thresholds decide nothing: only contact requests.
+        let off = CaseRule {
+            unhappy: false,
+            ..any_low
+        };
+        assert_eq!(case_for(&response(1, None, false), &off), None);
+        assert_eq!(
+            case_for(&response(5, None, true), &off),
+            Some(CaseReason::ContactRequest)
+        );
+    }
+
+    #[test]
+    fn the_services_rule_wins_the_sites_is_the_fallback_and_the_defaults_come_last() {
+        let site = CaseRule {
+            unhappy: true,
+            team: "complaints".into(),
+            ..CaseRule::default()
+        };
+        let parking = CaseRule {
+            unhappy: true,
+            comment_required: false,
+            team: "parking".into(),
+            reply_days: 10,
+            ..CaseRule::default()
+        };
+        let both = Rules {
+            service: Some(("parking".into(), parking.clone())),
+            site: Some(site.clone()),
+        };
+        assert_eq!(
+            both.in_force(),
+            (parking.clone(), RuleSource::Service("parking".into()))
+        );
+        let service_only = Rules {
+            service: Some(("parking".into(), parking.clone())),
+            site: None,
+        };
+        assert_eq!(
+            service_only.in_force(),
+            (parking.clone(), RuleSource::Service("parking".into()))
+        );
+        let site_only = Rules {
+            service: None,
+            site: Some(site.clone()),
+        };
+        assert_eq!(site_only.in_force(), (site.clone(), RuleSource::Site));
+        assert_eq!(
+            Rules::default().in_force(),
+            (CaseRule::default(), RuleSource::Default)
+        );
+
+        // What each rule makes of the same unhappy rating without a comment.
+        let silent = response(1, None, false);
+        let (rule, _) = Rules {
+            service: Some(("parking".into(), parking)),
+            site: Some(site.clone()),
+        }
+        .in_force();
+        assert_eq!(case_for(&silent, &rule), Some(CaseReason::Unhappy));
+        assert_eq!(rule.team, "parking");
+        let (rule, _) = Rules {
+            service: None,
+            site: Some(site),
+        }
+        .in_force();
+        assert_eq!(
+            case_for(&silent, &rule),
+            None,
+            "the site waits for a comment"
+        );
+        let (rule, _) = Rules::default().in_force();
+        assert_eq!(case_for(&silent, &rule), None);
+        assert_eq!(rule.team, DEFAULT_TEAM);
+        assert_eq!(
+            RuleSource::Service("parking".into()).to_string(),
+            "the rule for service parking"
+        );
     }
 
     #[test]

@@ -10,6 +10,7 @@ pub mod http;
 pub mod indexed;
 pub mod ingest;
 pub mod labels;
+pub mod periods;
 pub mod results;
 pub mod serve;
 pub mod status;

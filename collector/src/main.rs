@@ -101,27 +101,52 @@ enum Command {
     },
     /// Erase now what the sites' retention rules say is due (`serve` does this hourly).
     Retention,
-    /// A site's rule for cases: which responses become one, the owning team, the targets in
-    /// working days, and how long personal data is kept.
+    /// The rule for cases at a site, or for one service (or touchpoint) there: which
+    /// responses become cases, the owning team and the targets in working days. A service's
+    /// rule applies to its responses in place of the site's. A site's rule also says how long
+    /// personal data is kept, for all its services.
     CaseRule {
         #[arg(long, value_parser = parse_site)]
         site: SiteId,
+        /// The service or touchpoint, as its option id in the survey (e.g. parking): the rule
+        /// is for its responses at the site.
+        #[arg(long, value_parser = parse_service)]
+        service: Option<String>,
+        /// Remove the service's rule: the site's applies to its responses again.
+        #[arg(long, requires = "service", conflicts_with_all = [
+            "unhappy_with_comment", "unhappy", "unhappy_faces", "unhappy_nps", "team",
+            "acknowledge_days", "reply_days", "contact_retention_days", "text_retention_days"
+        ])]
+        remove: bool,
         /// Unhappy ratings with a comment become cases too (contact requests always do).
-        #[arg(long)]
+        #[arg(long, conflicts_with = "unhappy")]
         unhappy_with_comment: bool,
+        /// Unhappy ratings become cases too, with a comment or without.
+        #[arg(long)]
+        unhappy: bool,
+        /// Faces or stars up to this value count as unhappy: 1 to 3 (2: the two lowest).
+        #[arg(long, default_value_t = 2)]
+        unhappy_faces: u8,
+        /// NPS up to this value counts as unhappy: 0 to 8 (6: the detractors, 0–6).
+        #[arg(long, default_value_t = 6)]
+        unhappy_nps: u8,
         #[arg(long, default_value = earshot_collector::cases::DEFAULT_TEAM)]
         team: String,
         #[arg(long, default_value_t = 5)]
         acknowledge_days: u32,
         #[arg(long, default_value_t = 20)]
         reply_days: u32,
-        /// Contact details are erased this many days after their case closes.
-        #[arg(long, default_value_t = 90)]
-        contact_retention_days: u32,
-        /// Free text is erased this many days after the visit (kept without it).
+        /// Contact details are erased this many days after their case closes (default 90).
+        /// The site's, for all its services: not with --service.
+        #[arg(long)]
+        contact_retention_days: Option<u32>,
+        /// Free text is erased this many days after the visit (kept without it). The site's,
+        /// for all its services: not with --service.
         #[arg(long)]
         text_retention_days: Option<u32>,
     },
+    /// List the case rules: each site's, then the rules for its services.
+    CaseRules,
     /// A day the site is closed: due dates skip it, like weekends.
     Holiday {
         #[arg(long, value_parser = parse_site)]
@@ -233,6 +258,21 @@ fn parse_public_url(text: &str) -> Result<String, String> {
     {
         return Err(format!(
             "--public-url {:?} is not an address such as https://feedback.example.org",
+            visible(text)
+        ));
+    }
+    Ok(text.to_string())
+}
+
+/// A service or touchpoint as a survey names its options: 1 to 64 letters, digits, '-' and
+/// '_'.
+fn parse_service(text: &str) -> Result<String, String> {
+    let text = text.trim();
+    let fits = |c: char| c.is_ascii_alphanumeric() || c == '-' || c == '_';
+    if text.is_empty() || text.chars().count() > 64 || !text.chars().all(fits) {
+        return Err(format!(
+            "{:?} is not a service's id: give the id of its option in the survey, 1 to 64 \
+             letters, digits, '-' and '_', e.g. council-tax",
             visible(text)
         ));
     }
@@ -502,14 +542,39 @@ fn run(cli: Cli, out: &mut dyn Write) -> Result<(), Failure> {
         }
         Command::CaseRule {
             site,
+            service,
+            remove,
             unhappy_with_comment,
+            unhappy,
+            unhappy_faces,
+            unhappy_nps,
             team,
             acknowledge_days,
             reply_days,
             contact_retention_days,
             text_retention_days,
         } => {
-            use earshot_collector::store::Cases;
+            use earshot_collector::cases::{CaseRule, LowRating, Retention};
+            use earshot_collector::store::{Cases, PersonalData};
+            if remove {
+                let service = service.unwrap_or_default();
+                let store = open(&cli.db)?;
+                let removed = store
+                    .remove_service_rule(site.as_str(), &service)
+                    .map_err(|e| e.to_string())?;
+                if !removed {
+                    return Err(format!(
+                        "there is no case rule for service {service} at site {site}; \
+                         `earshot-collector case-rules` lists them"
+                    )
+                    .into());
+                }
+                writeln!(
+                    out,
+                    "case rule for service {service} at site {site} removed: the site's rule applies to it again"
+                )?;
+                return Ok(());
+            }
             let team = team.trim();
             if team.is_empty() || team.chars().any(char::is_control) || team.chars().count() > 64 {
                 return Err(
@@ -525,21 +590,121 @@ fn run(cli: Cli, out: &mut dyn Write) -> Result<(), Failure> {
                         .into(),
                 );
             }
+            if !LowRating::FACES.contains(&unhappy_faces) {
+                return Err(format!(
+                    "--unhappy-faces must be {} to {}: how many of the lowest faces or stars count as unhappy",
+                    LowRating::FACES.start(),
+                    LowRating::FACES.end()
+                )
+                .into());
+            }
+            if !LowRating::NPS.contains(&unhappy_nps) {
+                return Err(format!(
+                    "--unhappy-nps must be {} to {}: NPS up to it counts as unhappy",
+                    LowRating::NPS.start(),
+                    LowRating::NPS.end()
+                )
+                .into());
+            }
+            if service.is_some()
+                && (contact_retention_days.is_some() || text_retention_days.is_some())
+            {
+                return Err(
+                    "--contact-retention-days and --text-retention-days are the site's, for all \
+                     its services: give them without --service"
+                        .to_string()
+                        .into(),
+                );
+            }
+            let rule = CaseRule {
+                unhappy: unhappy || unhappy_with_comment,
+                comment_required: !unhappy,
+                low: LowRating {
+                    faces: unhappy_faces,
+                    nps: unhappy_nps,
+                },
+                team: team.to_string(),
+                acknowledge_days,
+                reply_days,
+            };
             let store = open(&cli.db)?;
             store
-                .set_case_rule(
-                    site.as_str(),
-                    &earshot_collector::cases::CaseRule {
-                        unhappy_with_comment,
-                        team: team.to_string(),
-                        acknowledge_days,
-                        reply_days,
-                        contact_retention_days,
-                        text_retention_days,
-                    },
-                )
+                .set_case_rule(site.as_str(), service.as_deref(), &rule)
                 .map_err(|e| e.to_string())?;
-            writeln!(out, "case rule for site {site} set")?;
+            match &service {
+                Some(service) => {
+                    writeln!(out, "case rule for service {service} at site {site} set")?
+                }
+                None => {
+                    let defaults = Retention::default();
+                    store
+                        .set_retention(
+                            site.as_str(),
+                            &Retention {
+                                contact_days: contact_retention_days
+                                    .unwrap_or(defaults.contact_days),
+                                text_days: text_retention_days,
+                            },
+                        )
+                        .map_err(|e| e.to_string())?;
+                    writeln!(out, "case rule for site {site} set")?
+                }
+            }
+            Ok(())
+        }
+        Command::CaseRules => {
+            use earshot_collector::store::{Cases, PersonalData};
+            let store = open(&cli.db)?;
+            for row in store.case_rules().map_err(|e| e.to_string())? {
+                let rule = &row.rule;
+                let which = if !rule.unhappy {
+                    "contact requests".to_string()
+                } else {
+                    let up_to = |from: u8, to: u8| {
+                        if to > from {
+                            format!("{from}–{to}")
+                        } else {
+                            to.to_string()
+                        }
+                    };
+                    format!(
+                        "contact requests, unhappy ratings (faces or stars {}, NPS {}){}",
+                        up_to(1, rule.low.faces),
+                        up_to(0, rule.low.nps),
+                        if rule.comment_required {
+                            " with a comment"
+                        } else {
+                            ""
+                        }
+                    )
+                };
+                let kept = match &row.service {
+                    Some(_) => "personal data: as the site".to_string(),
+                    None => {
+                        let retention = store.retention(&row.site).map_err(|e| e.to_string())?;
+                        format!(
+                            "contact details kept {} days after the case closes, comments {}",
+                            retention.contact_days,
+                            match retention.text_days {
+                                Some(days) => format!("{days} days"),
+                                None => "kept".to_string(),
+                            }
+                        )
+                    }
+                };
+                writeln!(
+                    out,
+                    "{}\t{}\t{which}\tteam {}\tacknowledge in {}, reply in {} working days\t{kept}",
+                    visible(&row.site),
+                    row.service
+                        .as_deref()
+                        .map(|s| format!("service {}", visible(s)))
+                        .unwrap_or_else(|| "the site".to_string()),
+                    visible(&rule.team),
+                    rule.acknowledge_days,
+                    rule.reply_days,
+                )?;
+            }
             Ok(())
         }
         Command::Holiday { site, day } => {

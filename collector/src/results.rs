@@ -15,10 +15,7 @@
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 
-use jiff::tz::TimeZone;
-use jiff::Timestamp;
-
-use crate::store::{Aggregates, Site};
+use crate::store::Aggregates;
 
 pub const SHRINKAGE_WEIGHT: f64 = 10.0;
 pub const TOP_REASONS: usize = 5;
@@ -42,6 +39,32 @@ pub fn index_of(scale: &str, value: i64) -> Option<f64> {
         _ => return None,
     };
     Some((value as f64 - 1.0) / (points - 1.0) * 100.0)
+}
+
+/// Three times `index_of`, which is a whole number on every scale (a third of 100 per step
+/// of four faces, 25 per step of five): sums of it are kept exact.
+pub fn index_thirds(scale: &str, value: i64) -> Option<i64> {
+    match scale {
+        "smiley4" => Some((value - 1) * 100),
+        "smiley5" | "stars5" => Some((value - 1) * 75),
+        _ => None,
+    }
+}
+
+/// How a main rating felt: unhappy for the two lowest faces or stars and NPS 0–6, happy for
+/// the two highest and NPS 9–10, neutral between, and "" without a main rating. Follow-up
+/// reasons are counted by it.
+pub fn mood(rating: Option<(&str, i64)>) -> &'static str {
+    match rating {
+        None => "",
+        Some(("nps", v)) if v <= 6 => "unhappy",
+        Some(("nps", v)) if v >= 9 => "happy",
+        Some(("nps", _)) => "neutral",
+        Some((_, v)) if v <= 2 => "unhappy",
+        Some(("smiley4", v)) if v >= 3 => "happy",
+        Some((_, v)) if v >= 4 => "happy",
+        Some(_) => "neutral",
+    }
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -92,11 +115,7 @@ fn mean(sum: f64, n: u64) -> Option<f64> {
 
 /// `reason_steps`: the (survey, step) pairs that are follow-up reason steps, as the survey
 /// files say; `None` when the collector has no surveys, and then every chosen option counts.
-pub fn figures(
-    a: &Aggregates,
-    sites: &[Site],
-    reason_steps: Option<&HashSet<(String, String)>>,
-) -> Figures {
+pub fn figures(a: &Aggregates, reason_steps: Option<&HashSet<(String, String)>>) -> Figures {
     let mut distribution: BTreeMap<String, Vec<(i64, u64)>> = BTreeMap::new();
     let (mut index_sum, mut index_n) = (0.0, 0u64);
     let (mut promoters, mut detractors, mut nps_n) = (0u64, 0u64, 0u64);
@@ -153,40 +172,26 @@ pub fn figures(
         list
     };
 
-    let zones: HashMap<&str, TimeZone> = sites
-        .iter()
-        .map(|s| {
-            (
-                s.id.as_str(),
-                TimeZone::get(&s.time_zone).unwrap_or(TimeZone::UTC),
-            )
-        })
-        .collect();
     let mut by_day: BTreeMap<String, (u64, f64, u64)> = BTreeMap::new();
     let mut by_week: BTreeMap<String, (u64, f64, u64)> = BTreeMap::new();
-    let mut heat = [[0u64; 24]; 7];
-    for (site, hour, count, sum, n) in &a.hours {
-        let zone = zones.get(site.as_str()).cloned().unwrap_or(TimeZone::UTC);
-        let Ok(at) = Timestamp::from_second(hour * 3600) else {
+    for (day, count, thirds, n) in &a.days {
+        let Some(date) = crate::periods::date_of_day(*day) else {
             continue;
         };
-        let local = at.to_zoned(zone);
-        let day = by_day
-            .entry(local.date().to_string())
-            .or_insert((0, 0.0, 0));
-        day.0 += count;
-        day.1 += sum;
-        day.2 += n;
-        let iso = local.date().iso_week_date();
+        let sum = *thirds as f64 / 3.0;
+        let d = by_day.entry(date.to_string()).or_insert((0, 0.0, 0));
+        d.0 += count;
+        d.1 += sum;
+        d.2 += n;
+        let iso = date.iso_week_date();
         let week = by_week
             .entry(format!("{}-W{:02}", iso.year(), iso.week()))
             .or_insert((0, 0.0, 0));
         week.0 += count;
         week.1 += sum;
         week.2 += n;
-        let weekday = local.weekday().to_monday_zero_offset() as usize;
-        heat[weekday][local.hour() as usize] += count;
     }
+    let heat = a.heat;
 
     let mut ranking: Vec<SiteRank> = per_site
         .into_iter()
@@ -236,16 +241,8 @@ pub fn figures(
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn site(id: &str, tz: &str) -> Site {
-        Site {
-            id: id.into(),
-            name: id.into(),
-            time_zone: tz.into(),
-            area: String::new(),
-            organisation: String::new(),
-        }
-    }
+    use crate::periods::day_number;
+    use jiff::civil::date;
 
     #[test]
     fn the_index_maps_each_scale_onto_0_to_100() {
@@ -254,6 +251,25 @@ mod tests {
         assert_eq!(index_of("stars5", 5), Some(100.0));
         assert!((index_of("smiley4", 2).unwrap() - 100.0 / 3.0).abs() < 1e-9);
         assert_eq!(index_of("nps", 9), None);
+        for (scale, points) in [("smiley4", 4), ("smiley5", 5), ("stars5", 5)] {
+            for v in 1..=points {
+                let thirds = index_thirds(scale, v).unwrap() as f64;
+                assert!((thirds / 3.0 - index_of(scale, v).unwrap()).abs() < 1e-9);
+            }
+        }
+        assert_eq!(index_thirds("nps", 10), None);
+    }
+
+    #[test]
+    fn moods_follow_the_ends_of_each_scale() {
+        let moods: Vec<&str> = (1..=5).map(|v| mood(Some(("smiley5", v)))).collect();
+        assert_eq!(moods, ["unhappy", "unhappy", "neutral", "happy", "happy"]);
+        let moods: Vec<&str> = (1..=4).map(|v| mood(Some(("smiley4", v)))).collect();
+        assert_eq!(moods, ["unhappy", "unhappy", "happy", "happy"]);
+        let moods: Vec<&str> = (0..=10).map(|v| mood(Some(("nps", v)))).collect();
+        assert_eq!(&moods[..7], ["unhappy"; 7]);
+        assert_eq!(&moods[7..], ["neutral", "neutral", "happy", "happy"]);
+        assert_eq!(mood(None), "");
     }
 
     #[test]
@@ -290,19 +306,20 @@ mod tests {
                     40,
                 ),
             ],
-            hours: vec![
-                // 2026-11-23T23:00Z is Monday 23:00 in London, Tuesday 00:00 in Berlin.
-                ("big".into(), 1_795_474_800 / 3600, 3, 300.0, 3),
-                ("small".into(), 1_795_474_800 / 3600, 1, 0.0, 1),
+            days: vec![
+                (day_number(date(2026, 11, 23)), 3, 900, 3),
+                (day_number(date(2026, 11, 24)), 1, 0, 1),
             ],
+            heat: {
+                let mut heat = [[0; 24]; 7];
+                heat[0][23] = 3;
+                heat[1][0] = 1;
+                heat
+            },
             ..Default::default()
         };
         let reasons: HashSet<(String, String)> = [("s".to_string(), "why".to_string())].into();
-        let f = figures(
-            &a,
-            &[site("big", "Europe/London"), site("small", "Europe/Berlin")],
-            Some(&reasons),
-        );
+        let f = figures(&a, Some(&reasons));
         assert_eq!(f.completion_rate, Some(80.0));
         // (8 × 100 + 2 × 0 + 3 × 100) / 13
         assert!((f.index.unwrap() - 1100.0 / 13.0).abs() < 1e-9);
@@ -348,7 +365,7 @@ mod tests {
             ],
             ..Default::default()
         };
-        let f = figures(&a, &[], None);
+        let f = figures(&a, None);
         let order: Vec<&str> = f.ranking.iter().map(|r| r.site.as_str()).collect();
         assert_eq!(order, ["large", "tiny", "low"]);
         assert!(f.ranking[1].ranked_index < f.ranking[1].index);

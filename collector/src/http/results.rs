@@ -65,27 +65,6 @@ const DEFAULT_DAYS: i64 = 30;
 /// A year and a bit: the longest range one view adds up.
 const MAX_DAYS: i64 = 400;
 
-fn day_start_ms(date: Date, zone: &jiff::tz::TimeZone) -> i64 {
-    date.to_zoned(zone.clone())
-        .map(|z| z.timestamp().as_millisecond())
-        .unwrap_or(0)
-}
-
-/// The time zone a view's days are counted in: the sites' own when every site shown shares
-/// one (a site, or an area in one country), else UTC.
-fn zone_of(selected: Option<&Vec<String>>, sites: &[Site]) -> jiff::tz::TimeZone {
-    let mut zones = sites
-        .iter()
-        .filter(|s| selected.is_none_or(|ids| ids.contains(&s.id)))
-        .map(|s| s.time_zone.as_str());
-    match zones.next() {
-        Some(first) if zones.all(|z| z == first) => {
-            jiff::tz::TimeZone::get(first).unwrap_or(jiff::tz::TimeZone::UTC)
-        }
-        _ => jiff::tz::TimeZone::UTC,
-    }
-}
-
 fn weekly(q: &FilterQuery) -> bool {
     q.by.trim() == "week"
 }
@@ -120,11 +99,10 @@ fn choose(q: &FilterQuery, sites: &[Site]) -> Chosen {
         None
     };
     let some = |t: &str| Some(t.trim().to_string()).filter(|t| !t.is_empty());
-    // Whole local days, from the first midnight to the one after the last day.
-    let zone = zone_of(site_ids.as_ref(), sites);
+    // Whole days, each on its site's calendar (`store::results`).
     let filter = ResultsFilter {
-        from_ms: day_start_ms(from, &zone),
-        to_ms: day_start_ms(to.tomorrow().unwrap_or(to), &zone),
+        from,
+        to,
         sites: site_ids,
         service: some(&q.service),
         survey: some(&q.survey),
@@ -337,7 +315,7 @@ async fn load(
     let aggregates = blocking(move || Ok(store.aggregates(&filter)?)).await?;
     let labels = &state.web.labels;
     let language = crate::labels::chosen_language(&q.lang);
-    let figures = figures(&aggregates, &sites, labels.reason_steps());
+    let figures = figures(&aggregates, labels.reason_steps());
     let view = view(
         figures,
         &aggregates.comments,
@@ -540,6 +518,7 @@ async fn results_csv(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use jiff::civil::date;
 
     fn site(id: &str, zone: &str, area: &str) -> Site {
         Site {
@@ -552,31 +531,54 @@ mod tests {
     }
 
     #[test]
-    fn a_sites_days_are_its_local_days() {
+    fn a_view_is_a_range_of_whole_days_at_a_site_or_an_area() {
         let sites = [
             site("london", "Europe/London", "uk"),
             site("leeds", "Europe/London", "uk"),
             site("warsaw", "Europe/Warsaw", "pl"),
         ];
-        let q = |place: &str| FilterQuery {
-            from: "2026-07-01".into(),
-            to: "2026-07-01".into(),
+        let q = |from: &str, to: &str, place: &str| FilterQuery {
+            from: from.into(),
+            to: to.into(),
             place: place.into(),
             ..Default::default()
         };
-        // Midnight in London in July is 23:00 UTC the day before; in Warsaw, 22:00.
-        let london = choose(&q("london"), &sites).filter;
-        assert_eq!(london.from_ms, 1_782_860_400_000);
-        assert_eq!(london.to_ms - london.from_ms, 24 * 3600 * 1000);
+        let one = choose(&q("2026-07-01", "2026-07-31", "london"), &sites).filter;
+        assert_eq!((one.from, one.to), (date(2026, 7, 1), date(2026, 7, 31)));
+        assert_eq!(one.sites, Some(vec!["london".to_string()]));
+        let area = choose(&q("2026-07-01", "2026-07-01", "area:uk"), &sites).filter;
         assert_eq!(
-            choose(&q("area:uk"), &sites).filter.from_ms,
-            1_782_860_400_000
+            area.sites,
+            Some(vec!["london".to_string(), "leeds".to_string()])
         );
         assert_eq!(
-            choose(&q("warsaw"), &sites).filter.from_ms,
-            1_782_856_800_000
+            choose(&q("2026-07-01", "2026-07-01", ""), &sites)
+                .filter
+                .sites,
+            None
         );
-        // Sites in different zones together: UTC days.
-        assert_eq!(choose(&q(""), &sites).filter.from_ms, 1_782_864_000_000);
+        // A start after the end is the end's day; a range longer than MAX_DAYS is cut at
+        // its start.
+        let reversed = choose(&q("2026-08-01", "2026-07-01", ""), &sites).filter;
+        assert_eq!(
+            (reversed.from, reversed.to),
+            (date(2026, 7, 1), date(2026, 7, 1))
+        );
+        let long = choose(&q("2020-01-01", "2026-07-01", ""), &sites).filter;
+        assert_eq!(long.to, date(2026, 7, 1));
+        assert_eq!(
+            long.from,
+            date(2026, 7, 1)
+                .checked_sub(jiff::Span::new().days(MAX_DAYS))
+                .unwrap()
+        );
+        let bad = choose(&q("yesterday", "soon", ""), &sites).filter;
+        assert_eq!(
+            bad.from,
+            bad.to
+                .checked_sub(jiff::Span::new().days(DEFAULT_DAYS - 1))
+                .unwrap(),
+            "unreadable dates are the last {DEFAULT_DAYS} days"
+        );
     }
 }

@@ -103,11 +103,10 @@ mod tests {
         // The same id again is left as it is.
         assert_eq!(store.load(&[first]).unwrap(), 0);
         let a = store
-            .aggregates(&ResultsFilter {
-                from_ms: 0,
-                to_ms: i64::MAX,
-                ..Default::default()
-            })
+            .aggregates(&ResultsFilter::days(
+                jiff::civil::date(2026, 1, 1),
+                jiff::civil::date(2027, 12, 31),
+            ))
             .unwrap();
         assert_eq!((a.total, a.completed), (2, 2));
         assert_eq!(a.ratings, [("library".into(), "smiley5".into(), 1, 2)]);

@@ -13,7 +13,9 @@ use rusqlite::{params, OptionalExtension, Transaction};
 
 use super::{rfc3339, unix_ms, SqliteStore, StoreError};
 use crate::accounts::User;
-use crate::cases::{add_working_days, case_for, next_state, CaseRule, CaseState, Move};
+use crate::cases::{
+    add_working_days, case_for, next_state, CaseRule, CaseState, LowRating, Move, RuleSource, Rules,
+};
 use crate::indexed::IndexedResponse;
 
 /// A case as listed.
@@ -76,6 +78,14 @@ pub struct Tracking {
     pub public_notes: Vec<(String, String)>,
 }
 
+/// A case rule as set: a site's (`service` is `None`) or one service's at a site.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RuleRow {
+    pub site: String,
+    pub service: Option<String>,
+    pub rule: CaseRule,
+}
+
 /// A case with its notes and its history, as its page shows it.
 pub type CaseFile = (CaseRow, Vec<Note>, Vec<AuditEntry>);
 
@@ -88,8 +98,25 @@ pub struct CaseFilter {
 }
 
 pub trait Cases: Send + Sync {
-    fn case_rule(&self, site: &str) -> Result<CaseRule, StoreError>;
-    fn set_case_rule(&self, site: &str, rule: &CaseRule) -> Result<(), StoreError>;
+    /// The rule in force for a response of `service` at `site`, and whose it is.
+    fn case_rule(
+        &self,
+        site: &str,
+        service: Option<&str>,
+    ) -> Result<(CaseRule, RuleSource), StoreError>;
+    /// Sets the site's rule (`service` `None`), or the rule for one service at the site. The
+    /// site's retention is left as it is.
+    fn set_case_rule(
+        &self,
+        site: &str,
+        service: Option<&str>,
+        rule: &CaseRule,
+    ) -> Result<(), StoreError>;
+    /// Removes a service's rule, so that the site's applies to it again; false when there
+    /// was none.
+    fn remove_service_rule(&self, site: &str, service: &str) -> Result<bool, StoreError>;
+    /// Every rule set, by site: the site's own first, then its services'.
+    fn case_rules(&self) -> Result<Vec<RuleRow>, StoreError>;
     fn add_holiday(&self, site: &str, day: Date) -> Result<(), StoreError>;
     fn cases(&self, filter: &CaseFilter) -> Result<Vec<CaseRow>, StoreError>;
     fn case(&self, id: i64) -> Result<Option<CaseFile>, StoreError>;
@@ -144,26 +171,46 @@ fn audit(
     .map(|_| ())
 }
 
-fn rule_in(tx: &Transaction, site: &str) -> rusqlite::Result<CaseRule> {
-    Ok(tx
-        .query_row(
-            "SELECT unhappy_with_comment, team, acknowledge_days, reply_days,
-                    contact_retention_days, text_retention_days
-             FROM case_rules WHERE site_id = ?1",
-            [site],
-            |r| {
-                Ok(CaseRule {
-                    unhappy_with_comment: r.get(0)?,
-                    team: r.get(1)?,
-                    acknowledge_days: r.get(2)?,
-                    reply_days: r.get(3)?,
-                    contact_retention_days: r.get(4)?,
-                    text_retention_days: r.get(5)?,
-                })
-            },
-        )
-        .optional()?
-        .unwrap_or_default())
+/// The columns of a rule, in the order `rule_of` reads them, in both rule tables.
+const RULE_COLUMNS: &str =
+    "unhappy, comment_required, low_faces, low_nps, team, acknowledge_days, reply_days";
+
+fn rule_of(r: &rusqlite::Row, first: usize) -> rusqlite::Result<CaseRule> {
+    Ok(CaseRule {
+        unhappy: r.get(first)?,
+        comment_required: r.get(first + 1)?,
+        low: LowRating {
+            faces: r.get(first + 2)?,
+            nps: r.get(first + 3)?,
+        },
+        team: r.get(first + 4)?,
+        acknowledge_days: r.get(first + 5)?,
+        reply_days: r.get(first + 6)?,
+    })
+}
+
+/// The rules that may apply to a response of `service` at `site`.
+fn rules_in(tx: &Transaction, site: &str, service: Option<&str>) -> rusqlite::Result<Rules> {
+    let site_rule = tx
+        .prepare_cached(&format!(
+            "SELECT {RULE_COLUMNS} FROM case_rules WHERE site_id = ?1"
+        ))?
+        .query_row([site], |r| rule_of(r, 0))
+        .optional()?;
+    let service_rule = match service {
+        Some(service) => tx
+            .prepare_cached(&format!(
+                "SELECT {RULE_COLUMNS} FROM service_case_rules WHERE site_id = ?1 AND service = ?2"
+            ))?
+            .query_row([site, service], |r| rule_of(r, 0))
+            .optional()?
+            .map(|rule| (service.to_string(), rule)),
+        None => None,
+    };
+    Ok(Rules {
+        service: service_rule,
+        site: site_rule,
+    })
 }
 
 fn holidays_in(tx: &Transaction, site: &str) -> rusqlite::Result<BTreeSet<Date>> {
@@ -189,8 +236,9 @@ fn local_date(tx: &Transaction, site: &str, at: SystemTime) -> rusqlite::Result<
     Ok(ts.to_zoned(zone).date())
 }
 
-/// Opens a case for a newly stored response if the site's rule calls for one. Part of the
-/// ingest transaction: a response and its case are stored together or not at all.
+/// Opens a case for a newly stored response if the rule in force for it (its service's at
+/// its site, else its site's) calls for one. Part of the ingest transaction: a response and
+/// its case are stored together or not at all.
 pub fn open_if_due(
     tx: &Transaction,
     response_id: &str,
@@ -198,7 +246,7 @@ pub fn open_if_due(
     indexed: &IndexedResponse,
     received: SystemTime,
 ) -> rusqlite::Result<()> {
-    let rule = rule_in(tx, site)?;
+    let (rule, source) = rules_in(tx, site, indexed.service.as_deref())?.in_force();
     let Some(reason) = case_for(indexed, &rule) else {
         return Ok(());
     };
@@ -231,7 +279,11 @@ pub fn open_if_due(
         id,
         "opened",
         None,
-        Some(&format!("{} for team {}", reason.label(), rule.team)),
+        Some(&format!(
+            "{} for team {}, under {source}",
+            reason.label(),
+            rule.team
+        )),
     )
 }
 
@@ -270,35 +322,92 @@ fn case_in(tx: &Transaction, id: i64) -> rusqlite::Result<Option<CaseRow>> {
 }
 
 impl Cases for SqliteStore {
-    fn case_rule(&self, site: &str) -> Result<CaseRule, StoreError> {
+    fn case_rule(
+        &self,
+        site: &str,
+        service: Option<&str>,
+    ) -> Result<(CaseRule, RuleSource), StoreError> {
         let mut conn = self.lock();
         let tx = conn.transaction().map_err(|e| self.fail(e))?;
-        rule_in(&tx, site).map_err(|e| self.fail(e))
+        rules_in(&tx, site, service)
+            .map(Rules::in_force)
+            .map_err(|e| self.fail(e))
     }
 
-    fn set_case_rule(&self, site: &str, rule: &CaseRule) -> Result<(), StoreError> {
+    fn set_case_rule(
+        &self,
+        site: &str,
+        service: Option<&str>,
+        rule: &CaseRule,
+    ) -> Result<(), StoreError> {
+        let conn = self.lock();
+        let set = "unhappy = excluded.unhappy, comment_required = excluded.comment_required,
+             low_faces = excluded.low_faces, low_nps = excluded.low_nps, team = excluded.team,
+             acknowledge_days = excluded.acknowledge_days, reply_days = excluded.reply_days";
+        let (sql, key) = match service {
+            // The site's row also holds its retention, which this leaves as it is.
+            None => (
+                format!(
+                    "INSERT INTO case_rules (site_id, {RULE_COLUMNS})
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)
+                     ON CONFLICT (site_id) DO UPDATE SET {set}"
+                ),
+                vec![site],
+            ),
+            Some(service) => (
+                format!(
+                    "INSERT INTO service_case_rules (site_id, service, {RULE_COLUMNS})
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)
+                     ON CONFLICT (site_id, service) DO UPDATE SET {set}"
+                ),
+                vec![site, service],
+            ),
+        };
+        let mut values: Vec<&dyn rusqlite::ToSql> =
+            key.iter().map(|k| k as &dyn rusqlite::ToSql).collect();
+        values.extend([
+            &rule.unhappy as &dyn rusqlite::ToSql,
+            &rule.comment_required,
+            &rule.low.faces,
+            &rule.low.nps,
+            &rule.team,
+            &rule.acknowledge_days,
+            &rule.reply_days,
+        ]);
+        conn.execute(&sql, values.as_slice())
+            .map(|_| ())
+            .map_err(|e| self.fail(e))
+    }
+
+    fn remove_service_rule(&self, site: &str, service: &str) -> Result<bool, StoreError> {
         let conn = self.lock();
         conn.execute(
-            "INSERT INTO case_rules (site_id, unhappy_with_comment, team, acknowledge_days, reply_days,
-                 contact_retention_days, text_retention_days)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
-             ON CONFLICT (site_id) DO UPDATE SET unhappy_with_comment = excluded.unhappy_with_comment,
-                 team = excluded.team, acknowledge_days = excluded.acknowledge_days,
-                 reply_days = excluded.reply_days,
-                 contact_retention_days = excluded.contact_retention_days,
-                 text_retention_days = excluded.text_retention_days",
-            params![
-                site,
-                rule.unhappy_with_comment,
-                rule.team,
-                rule.acknowledge_days,
-                rule.reply_days,
-                rule.contact_retention_days,
-                rule.text_retention_days
-            ],
+            "DELETE FROM service_case_rules WHERE site_id = ?1 AND service = ?2",
+            [site, service],
         )
-        .map(|_| ())
+        .map(|n| n > 0)
         .map_err(|e| self.fail(e))
+    }
+
+    fn case_rules(&self) -> Result<Vec<RuleRow>, StoreError> {
+        let conn = self.lock();
+        let result = (|| {
+            let mut stmt = conn.prepare(&format!(
+                "SELECT site_id, NULL, {RULE_COLUMNS} FROM case_rules
+                 UNION ALL
+                 SELECT site_id, service, {RULE_COLUMNS} FROM service_case_rules
+                 ORDER BY 1, 2 NULLS FIRST"
+            ))?;
+            let rows = stmt.query_map([], |r| {
+                Ok(RuleRow {
+                    site: r.get(0)?,
+                    service: r.get(1)?,
+                    rule: rule_of(r, 2)?,
+                })
+            })?;
+            rows.collect::<rusqlite::Result<Vec<_>>>()
+        })();
+        result.map_err(|e| self.fail(e))
     }
 
     fn add_holiday(&self, site: &str, day: Date) -> Result<(), StoreError> {
@@ -618,6 +727,14 @@ mod tests {
     use serde_json::value::RawValue;
 
     fn record(reference: &str, answers: serde_json::Value) -> Box<RawValue> {
+        record_for(reference, None, answers)
+    }
+
+    fn record_for(
+        reference: &str,
+        service: Option<&str>,
+        answers: serde_json::Value,
+    ) -> Box<RawValue> {
         RawValue::from_string(
             serde_json::json!({
                 "id": uuid::Uuid::now_v7(), "reference": reference, "survey_id": "s",
@@ -625,7 +742,7 @@ mod tests {
                 "started_at": "2026-11-27T10:00:00Z", "finished_at": "2026-11-27T10:00:30Z",
                 "clock": {"synchronized": true, "started_mono_ms": 1, "finished_mono_ms": 2,
                           "visit_number": 1},
-                "outcome": "completed", "service": null, "answers": answers,
+                "outcome": "completed", "service": service, "answers": answers,
                 "flags": {"suspected_misuse": false}
             })
             .to_string(),
@@ -811,8 +928,9 @@ mod tests {
         store
             .set_case_rule(
                 "site",
+                None,
                 &CaseRule {
-                    unhappy_with_comment: true,
+                    unhappy: true,
                     team: "complaints".into(),
                     ..CaseRule::default()
                 },
@@ -827,6 +945,273 @@ mod tests {
         assert_eq!(cases.len(), 1);
         assert_eq!(cases[0].team, "complaints");
         assert_eq!(cases[0].reason, "unhappy-with-comment");
+    }
+
+    fn rated(value: i32, comment: Option<&str>, contact: bool) -> serde_json::Value {
+        let mut answers = vec![serde_json::json!(
+            {"step_id": "rating", "at_ms": 1, "value": {"type": "rating", "scale": "smiley5", "value": value}}
+        )];
+        if let Some(text) = comment {
+            answers.push(serde_json::json!(
+                {"step_id": "comment", "at_ms": 2, "value": {"type": "text", "text": text}}
+            ));
+        }
+        if contact {
+            answers.push(serde_json::json!(
+                {"step_id": "contact", "at_ms": 3, "value": {"type": "contact", "name": "Ann",
+                    "reach": "07700 900123", "consent_text": "ok"}}
+            ));
+        }
+        serde_json::Value::Array(answers)
+    }
+
+    #[test]
+    fn a_services_rule_overrides_the_sites_for_its_responses_and_retention_stays_the_sites() {
+        use crate::cases::Retention;
+        use crate::store::PersonalData;
+        let dir = tempfile::tempdir().unwrap();
+        let store = SqliteStore::open(&dir.path().join("c.db")).unwrap();
+        let site_rule = CaseRule {
+            unhappy: true,
+            team: "complaints".into(),
+            ..CaseRule::default()
+        };
+        let parking_rule = CaseRule {
+            unhappy: true,
+            comment_required: false,
+            low: LowRating { faces: 1, nps: 4 },
+            team: "parking".into(),
+            acknowledge_days: 2,
+            reply_days: 10,
+        };
+        store.set_case_rule("site", None, &site_rule).unwrap();
+        store
+            .set_retention(
+                "site",
+                &Retention {
+                    contact_days: 30,
+                    text_days: None,
+                },
+            )
+            .unwrap();
+        store
+            .set_case_rule("site", Some("parking"), &parking_rule)
+            .unwrap();
+        // Setting a rule, the site's or a service's, leaves the site's retention as it was.
+        store.set_case_rule("site", None, &site_rule).unwrap();
+        assert_eq!(store.retention("site").unwrap().contact_days, 30);
+        assert_eq!(store.retention("elsewhere").unwrap(), Retention::default());
+
+        assert_eq!(
+            store.case_rule("site", Some("parking")).unwrap(),
+            (parking_rule.clone(), RuleSource::Service("parking".into()))
+        );
+        assert_eq!(
+            store.case_rule("site", Some("housing")).unwrap(),
+            (site_rule.clone(), RuleSource::Site)
+        );
+        assert_eq!(
+            store.case_rule("site", None).unwrap(),
+            (site_rule.clone(), RuleSource::Site)
+        );
+        assert_eq!(
+            store.case_rule("elsewhere", Some("parking")).unwrap(),
+            (CaseRule::default(), RuleSource::Default),
+            "a service's rule is for its site only"
+        );
+        assert_eq!(
+            store.case_rules().unwrap(),
+            [
+                RuleRow {
+                    site: "site".into(),
+                    service: None,
+                    rule: site_rule.clone(),
+                },
+                RuleRow {
+                    site: "site".into(),
+                    service: Some("parking".into()),
+                    rule: parking_rule.clone(),
+                },
+            ]
+        );
+
+        store_batch(
+            &store,
+            vec![
+                // Parking's rule: the lowest face alone, no comment needed.
+                record_for("PAAA-AAA", Some("parking"), rated(1, None, false)),
+                record_for("PBBB-BBB", Some("parking"), rated(2, Some("dear"), false)),
+                record_for("PCCC-CCC", Some("parking"), rated(5, None, true)),
+                // The site's rule for every other service, and for no service.
+                record_for("HAAA-AAA", Some("housing"), rated(1, None, false)),
+                record_for("HBBB-BBB", Some("housing"), rated(2, Some("slow"), false)),
+                record_for("NAAA-AAA", None, rated(2, Some("cold"), false)),
+            ],
+        );
+        let mut cases = store.cases(&CaseFilter::default()).unwrap();
+        cases.sort_by(|a, b| a.reference.cmp(&b.reference));
+        let summary: Vec<(&str, &str, &str, &str, &str)> = cases
+            .iter()
+            .map(|c| {
+                (
+                    c.reference.as_str(),
+                    c.team.as_str(),
+                    c.reason.as_str(),
+                    c.acknowledge_due.as_str(),
+                    c.reply_due.as_str(),
+                )
+            })
+            .collect();
+        // Received on Friday 27 November 2026: parking's targets are 2 and 10 working days,
+        // the site's 5 and 20.
+        assert_eq!(
+            summary,
+            [
+                (
+                    "HBBB-BBB",
+                    "complaints",
+                    "unhappy-with-comment",
+                    "2026-12-04",
+                    "2026-12-25"
+                ),
+                (
+                    "NAAA-AAA",
+                    "complaints",
+                    "unhappy-with-comment",
+                    "2026-12-04",
+                    "2026-12-25"
+                ),
+                ("PAAA-AAA", "parking", "unhappy", "2026-12-01", "2026-12-11"),
+                (
+                    "PCCC-CCC",
+                    "parking",
+                    "contact-request",
+                    "2026-12-01",
+                    "2026-12-11"
+                ),
+            ],
+            "PBBB-BBB is not unhappy enough for parking; HAAA-AAA has no comment for the site"
+        );
+        let parking_case = &cases[2];
+        let (_, _, audit) = store.case(parking_case.id).unwrap().unwrap();
+        assert_eq!(
+            audit[0].after.as_deref(),
+            Some("Unhappy for team parking, under the rule for service parking")
+        );
+        let (_, _, audit) = store.case(cases[0].id).unwrap().unwrap();
+        assert_eq!(
+            audit[0].after.as_deref(),
+            Some("Unhappy, with a comment for team complaints, under the site's rule")
+        );
+
+        // Parking's contact request closes; the site's 30 days apply to it, not the default 90.
+        store
+            .add_user(
+                &Email::parse("h@x.example").unwrap(),
+                Role::CaseHandler,
+                "x",
+                SystemTime::now(),
+            )
+            .unwrap();
+        let handler = store.user_for_sign_in("h@x.example").unwrap().unwrap().0;
+        let now = SystemTime::now();
+        for step in [
+            Move::Acknowledge,
+            Move::Resolve,
+            Move::Close {
+                root_cause: "signs".into(),
+                resolved: true,
+            },
+        ] {
+            store
+                .move_case(cases[3].id, &handler, &step, now)
+                .unwrap()
+                .unwrap();
+        }
+        let day = Duration::from_secs(24 * 3600);
+        assert_eq!(store.apply_retention(now + 29 * day).unwrap().contacts, 0);
+        assert_eq!(store.apply_retention(now + 31 * day).unwrap().contacts, 1);
+
+        // Without its rule, parking's responses follow the site's again.
+        assert!(store.remove_service_rule("site", "parking").unwrap());
+        assert!(!store.remove_service_rule("site", "parking").unwrap());
+        assert_eq!(
+            store.case_rule("site", Some("parking")).unwrap(),
+            (site_rule, RuleSource::Site)
+        );
+        store_batch(
+            &store,
+            vec![record_for(
+                "PDDD-DDD",
+                Some("parking"),
+                rated(1, None, false),
+            )],
+        );
+        assert!(
+            !store
+                .cases(&CaseFilter::default())
+                .unwrap()
+                .iter()
+                .any(|c| c.reference == "PDDD-DDD"),
+            "the site's rule waits for a comment"
+        );
+        assert_eq!(store.case_rules().unwrap().len(), 1);
+        assert_eq!(store.retention("site").unwrap().contact_days, 30);
+    }
+
+    /// A site's rule set before rules per service existed keeps its meaning: the two lowest
+    /// faces and NPS 0–6 count as unhappy, and only with a comment.
+    #[test]
+    fn a_sites_rule_from_before_service_rules_keeps_its_meaning() {
+        use crate::store::schema::MIGRATIONS;
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("c.db");
+        let before_service_rules = MIGRATIONS
+            .iter()
+            .position(|m| m.sql.contains("CREATE TABLE service_case_rules"))
+            .expect("a migration adds rules per service");
+        {
+            let mut conn = rusqlite::Connection::open(&path).unwrap();
+            for (i, migration) in MIGRATIONS[..before_service_rules].iter().enumerate() {
+                let tx = conn.transaction().unwrap();
+                tx.execute_batch(migration.sql).unwrap();
+                if let Some(then) = migration.then {
+                    then(&tx).unwrap();
+                }
+                tx.execute_batch(&format!("PRAGMA user_version = {}", i + 1))
+                    .unwrap();
+                tx.commit().unwrap();
+            }
+            conn.execute(
+                "INSERT INTO case_rules (site_id, unhappy_with_comment, team, acknowledge_days,
+                     reply_days, contact_retention_days, text_retention_days)
+                 VALUES ('site', 1, 'housing', 3, 15, 60, 45)",
+                [],
+            )
+            .unwrap();
+        }
+        let store = SqliteStore::open(&path).unwrap();
+        let (rule, source) = store.case_rule("site", Some("council-tax")).unwrap();
+        assert_eq!(source, RuleSource::Site);
+        assert_eq!(
+            rule,
+            CaseRule {
+                unhappy: true,
+                comment_required: true,
+                low: LowRating { faces: 2, nps: 6 },
+                team: "housing".into(),
+                acknowledge_days: 3,
+                reply_days: 15,
+            }
+        );
+        use crate::store::PersonalData;
+        assert_eq!(
+            store.retention("site").unwrap(),
+            crate::cases::Retention {
+                contact_days: 60,
+                text_days: Some(45),
+            }
+        );
     }
 
     #[test]
@@ -962,11 +1347,11 @@ mod tests {
         );
         // A site that keeps free text for 30 days loses it after 30.
         store
-            .set_case_rule(
+            .set_retention(
                 "site",
-                &CaseRule {
-                    text_retention_days: Some(30),
-                    ..CaseRule::default()
+                &crate::cases::Retention {
+                    text_days: Some(30),
+                    ..Default::default()
                 },
             )
             .unwrap();

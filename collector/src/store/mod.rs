@@ -199,10 +199,11 @@ fn normalise_code(code: &str) -> String {
 mod accounts;
 mod cases;
 mod personal;
-pub use cases::{AuditEntry, CaseFilter, CaseRow, Cases, Contact, Note, Tracking};
+pub use cases::{AuditEntry, CaseFilter, CaseRow, Cases, Contact, Note, RuleRow, Tracking};
 pub use personal::{Erased, PersonalData, RETENTION_EVERY};
 mod bulk;
 mod results;
+pub(crate) mod rollup;
 mod schema;
 pub use accounts::{Accounts, Session};
 pub use bulk::Loaded;
@@ -315,6 +316,23 @@ fn insert_response(
     if n == 1 {
         let indexed = crate::indexed::IndexedResponse::of(record);
         schema::write_index(tx, &id, &indexed)?;
+        rollup::count_response(
+            tx,
+            &rollup::Counted {
+                site: &record.site_id,
+                survey: &record.survey_id,
+                service: indexed.service.as_deref(),
+                started_ms: unix_ms(a.started_at),
+                completed: record.outcome.as_str() == "completed",
+                misuse: indexed.misuse,
+                rating: indexed
+                    .rating
+                    .as_ref()
+                    .map(|(s, v)| (s.as_str(), i64::from(*v))),
+                nps: indexed.nps.map(i64::from),
+                choices: &indexed.choices,
+            },
+        )?;
         // Due dates count from when the visitor asked: the visit's end.
         cases::open_if_due(tx, &id, &record.site_id, &indexed, a.finished_at)?;
     }
@@ -904,6 +922,25 @@ mod upgrade_tests {
             2
         );
         assert_eq!(count("SELECT COUNT(*) FROM response_texts"), 1);
+        // Counted for results by migration 9, each in its day and its month: three in all,
+        // one flagged as misuse, two ratings of five faces.
+        assert_eq!(
+            count("SELECT SUM(total) FROM rollup_counts WHERE span = 0"),
+            3
+        );
+        assert_eq!(
+            count("SELECT SUM(total) FROM rollup_counts WHERE span = 1"),
+            3
+        );
+        assert_eq!(
+            count("SELECT SUM(misuse) FROM rollup_counts WHERE span = 0"),
+            1
+        );
+        assert_eq!(count("SELECT SUM(n) FROM rollup_ratings WHERE span = 0"), 2);
+        assert_eq!(
+            count("SELECT SUM(n) FROM rollup_choices WHERE span = 1 AND option_id = 'staff'"),
+            2
+        );
         assert_eq!(
             count("SELECT COUNT(*) FROM response_contacts WHERE reach = '07700 900123'"),
             1

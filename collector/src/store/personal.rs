@@ -13,6 +13,7 @@ use earshot_protocol::{AnswerValue, ResponseRecord};
 use rusqlite::{params, OptionalExtension, Transaction};
 
 use super::{rfc3339, unix_ms, SqliteStore, StoreError};
+use crate::cases::{Retention, DEFAULT_TEAM};
 
 /// What an erasure removed.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -32,6 +33,10 @@ pub trait PersonalData: Send + Sync {
         why: &str,
         now: SystemTime,
     ) -> Result<Option<Erased>, StoreError>;
+    /// How long `site` keeps personal data (the defaults where it set nothing). Per site:
+    /// the rules for its services do not change it.
+    fn retention(&self, site: &str) -> Result<Retention, StoreError>;
+    fn set_retention(&self, site: &str, retention: &Retention) -> Result<(), StoreError>;
     /// Erases what each site's retention rule says is due at `now`.
     fn apply_retention(&self, now: SystemTime) -> Result<Erased, StoreError>;
     /// Everything held about the responses with `reference`, as a text a person can read;
@@ -196,6 +201,44 @@ impl PersonalData for SqliteStore {
         result.map_err(|e: rusqlite::Error| self.fail(e))
     }
 
+    fn retention(&self, site: &str) -> Result<Retention, StoreError> {
+        let conn = self.lock();
+        conn.query_row(
+            "SELECT contact_retention_days, text_retention_days FROM case_rules
+             WHERE site_id = ?1",
+            [site],
+            |r| {
+                Ok(Retention {
+                    contact_days: r.get(0)?,
+                    text_days: r.get(1)?,
+                })
+            },
+        )
+        .optional()
+        .map(Option::unwrap_or_default)
+        .map_err(|e| self.fail(e))
+    }
+
+    fn set_retention(&self, site: &str, retention: &Retention) -> Result<(), StoreError> {
+        let conn = self.lock();
+        // Kept in the site's case rule row; a site without a rule gets the default one.
+        conn.execute(
+            "INSERT INTO case_rules (site_id, team, contact_retention_days, text_retention_days)
+             VALUES (?1, ?2, ?3, ?4)
+             ON CONFLICT (site_id) DO UPDATE SET
+                 contact_retention_days = excluded.contact_retention_days,
+                 text_retention_days = excluded.text_retention_days",
+            params![
+                site,
+                DEFAULT_TEAM,
+                retention.contact_days,
+                retention.text_days
+            ],
+        )
+        .map(|_| ())
+        .map_err(|e| self.fail(e))
+    }
+
     fn apply_retention(&self, now: SystemTime) -> Result<Erased, StoreError> {
         let mut conn = self.lock();
         let result = (|| {
@@ -203,16 +246,19 @@ impl PersonalData for SqliteStore {
             let now_ms = unix_ms(now);
             let day_ms = 24 * 3600 * 1000_i64;
             // Contact details of cases closed longer ago than the site keeps them (90 days
-            // where the site set nothing).
+            // where the site set nothing). The site's period, whichever rule opened the case.
             let due_contacts: Vec<(String, i64)> = tx
                 .prepare(
                     "SELECT c.response_id, c.id FROM cases c
                      LEFT JOIN case_rules r ON r.site_id = c.site_id
                      WHERE c.state = 'closed' AND c.closed_ms IS NOT NULL
-                       AND c.closed_ms + COALESCE(r.contact_retention_days, 90) * ?2 <= ?1
+                       AND c.closed_ms + COALESCE(r.contact_retention_days, ?3) * ?2 <= ?1
                        AND EXISTS (SELECT 1 FROM response_contacts k WHERE k.response_id = c.response_id)",
                 )?
-                .query_map(params![now_ms, day_ms], |r| Ok((r.get(0)?, r.get(1)?)))?
+                .query_map(
+                    params![now_ms, day_ms, Retention::default().contact_days],
+                    |r| Ok((r.get(0)?, r.get(1)?)),
+                )?
                 .collect::<rusqlite::Result<_>>()?;
             let mut erased = Erased::default();
             for (id, case) in due_contacts {

@@ -242,6 +242,72 @@ pub const MIGRATIONS: &[Migration] = &[
             started_ms, id);",
         then: None,
     },
+    // 9: counts kept per site and local day and month as responses are stored
+    // (`store::rollup`), so that a results page over a year of every site reads tens of
+    // thousands of rows, not millions. Keys start with the span and the period, so that a
+    // range of either is one stretch of each table; those stored before are counted here.
+    Migration {
+        sql: "CREATE TABLE rollup_counts (
+            span INTEGER NOT NULL, period INTEGER NOT NULL, site_id TEXT NOT NULL,
+            survey_id TEXT NOT NULL, service TEXT NOT NULL,
+            total INTEGER NOT NULL, misuse INTEGER NOT NULL, completed INTEGER NOT NULL,
+            index_thirds INTEGER NOT NULL, index_n INTEGER NOT NULL,
+            PRIMARY KEY (span, period, site_id, survey_id, service)
+        ) WITHOUT ROWID;
+        CREATE TABLE rollup_ratings (
+            span INTEGER NOT NULL, period INTEGER NOT NULL, site_id TEXT NOT NULL,
+            survey_id TEXT NOT NULL, service TEXT NOT NULL,
+            scale TEXT NOT NULL, value INTEGER NOT NULL, n INTEGER NOT NULL,
+            PRIMARY KEY (span, period, site_id, survey_id, service, scale, value)
+        ) WITHOUT ROWID;
+        CREATE TABLE rollup_nps (
+            span INTEGER NOT NULL, period INTEGER NOT NULL, site_id TEXT NOT NULL,
+            survey_id TEXT NOT NULL, service TEXT NOT NULL,
+            value INTEGER NOT NULL, n INTEGER NOT NULL,
+            PRIMARY KEY (span, period, site_id, survey_id, service, value)
+        ) WITHOUT ROWID;
+        CREATE TABLE rollup_choices (
+            span INTEGER NOT NULL, period INTEGER NOT NULL, site_id TEXT NOT NULL,
+            survey_id TEXT NOT NULL, service TEXT NOT NULL,
+            step_id TEXT NOT NULL, option_id TEXT NOT NULL, mood TEXT NOT NULL,
+            n INTEGER NOT NULL,
+            PRIMARY KEY (span, period, site_id, survey_id, service, step_id, option_id, mood)
+        ) WITHOUT ROWID;
+        CREATE TABLE rollup_hours (
+            span INTEGER NOT NULL, period INTEGER NOT NULL, site_id TEXT NOT NULL,
+            survey_id TEXT NOT NULL, service TEXT NOT NULL,
+            -- 7 × 24 little-endian u32 counts, Monday 00:00 first (`rollup::Heat`): one row
+            -- per key rather than 168, the weekday × hour table being read whole.
+            counts BLOB NOT NULL,
+            PRIMARY KEY (span, period, site_id, survey_id, service)
+) WITHOUT ROWID;",
+        then: Some(super::rollup::rebuild_all),
+    },
+    // 10: case rules per service (or touchpoint) at a site, which apply to that service's
+    // responses in place of the site's rule: which become cases, the owning team, the
+    // targets. Retention stays the site's, in its own row. Every rule says what counts as
+    // unhappy (the lowest faces or stars, NPS up to a value) and whether an unhappy rating
+    // needs a comment to become a case; rules set before keep their meaning (the two lowest
+    // faces, NPS 0–6, with a comment).
+    Migration {
+        sql: "ALTER TABLE case_rules RENAME COLUMN unhappy_with_comment TO unhappy;
+        ALTER TABLE case_rules ADD COLUMN comment_required INTEGER NOT NULL DEFAULT 1;
+        ALTER TABLE case_rules ADD COLUMN low_faces INTEGER NOT NULL DEFAULT 2;
+        ALTER TABLE case_rules ADD COLUMN low_nps INTEGER NOT NULL DEFAULT 6;
+        CREATE TABLE service_case_rules (
+            site_id TEXT NOT NULL,
+            service TEXT NOT NULL,
+            unhappy INTEGER NOT NULL,
+            comment_required INTEGER NOT NULL,
+            low_faces INTEGER NOT NULL,
+            low_nps INTEGER NOT NULL,
+            team TEXT NOT NULL,
+            acknowledge_days INTEGER NOT NULL,
+            reply_days INTEGER NOT NULL,
+            PRIMARY KEY (site_id, service)
+        );",
+        then: None,
+    },
 ];
 
 /// Writes what results ask about one stored response: its columns and its child rows. The

@@ -224,3 +224,169 @@ fn case_rules_and_holidays_are_set_from_the_shell_and_bad_values_named() {
     let bad_site = collector(&db, &["case-rule", "--site", "lib rary"]);
     assert!(!bad_site.status.success());
 }
+
+#[test]
+fn a_services_case_rule_is_set_listed_and_removed_from_the_shell() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("c.db");
+    let text = |out: &Output| {
+        format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        )
+    };
+    let site = collector(
+        &db,
+        &[
+            "case-rule",
+            "--site",
+            "town-hall",
+            "--unhappy-with-comment",
+            "--team",
+            "complaints",
+            "--contact-retention-days",
+            "30",
+        ],
+    );
+    assert!(site.status.success(), "{}", text(&site));
+    let parking = collector(
+        &db,
+        &[
+            "case-rule",
+            "--site",
+            "town-hall",
+            "--service",
+            "parking",
+            "--unhappy",
+            "--unhappy-faces",
+            "1",
+            "--team",
+            "parking-appeals",
+            "--reply-days",
+            "10",
+        ],
+    );
+    assert!(parking.status.success(), "{}", text(&parking));
+    assert!(
+        text(&parking).contains("case rule for service parking at site town-hall set"),
+        "{}",
+        text(&parking)
+    );
+    let listed = collector(&db, &["case-rules"]);
+    assert!(listed.status.success(), "{}", text(&listed));
+    let lines: Vec<String> = String::from_utf8_lossy(&listed.stdout)
+        .lines()
+        .map(str::to_string)
+        .collect();
+    assert_eq!(lines.len(), 2, "{lines:#?}");
+    assert!(
+        lines[0].starts_with("town-hall\tthe site\t")
+            && lines[0].contains("NPS 0–6) with a comment")
+            && lines[0].contains("team complaints")
+            && lines[0].contains("kept 30 days after the case closes"),
+        "{}",
+        lines[0]
+    );
+    assert!(
+        lines[1].starts_with("town-hall\tservice parking\t")
+            && lines[1].contains("faces or stars 1, NPS 0–6)")
+            && !lines[1].contains("with a comment")
+            && lines[1].contains("team parking-appeals")
+            && lines[1].contains("reply in 10 working days")
+            && lines[1].contains("personal data: as the site"),
+        "{}",
+        lines[1]
+    );
+
+    // Retention is the site's: refused with --service, and the site's stays as it was.
+    let kept = collector(
+        &db,
+        &[
+            "case-rule",
+            "--site",
+            "town-hall",
+            "--service",
+            "parking",
+            "--text-retention-days",
+            "7",
+        ],
+    );
+    assert!(!kept.status.success());
+    assert!(text(&kept).contains("without --service"), "{}", text(&kept));
+    let bad_service = collector(
+        &db,
+        &[
+            "case-rule",
+            "--site",
+            "town-hall",
+            "--service",
+            "council tax",
+        ],
+    );
+    assert!(!bad_service.status.success());
+    assert!(
+        text(&bad_service).contains("council-tax"),
+        "the fix shows an id: {}",
+        text(&bad_service)
+    );
+    let bad_faces = collector(
+        &db,
+        &[
+            "case-rule",
+            "--site",
+            "town-hall",
+            "--unhappy",
+            "--unhappy-faces",
+            "5",
+        ],
+    );
+    assert!(!bad_faces.status.success());
+    assert!(text(&bad_faces).contains("--unhappy-faces must be 1 to 3"));
+    let both = collector(
+        &db,
+        &[
+            "case-rule",
+            "--site",
+            "town-hall",
+            "--unhappy",
+            "--unhappy-with-comment",
+        ],
+    );
+    assert!(!both.status.success());
+    let remove_site = collector(&db, &["case-rule", "--site", "town-hall", "--remove"]);
+    assert!(
+        !remove_site.status.success(),
+        "a site's rule is set, not removed"
+    );
+
+    let removed = collector(
+        &db,
+        &[
+            "case-rule",
+            "--site",
+            "town-hall",
+            "--service",
+            "parking",
+            "--remove",
+        ],
+    );
+    assert!(removed.status.success(), "{}", text(&removed));
+    assert!(text(&removed).contains("the site's rule applies to it again"));
+    let again = collector(
+        &db,
+        &[
+            "case-rule",
+            "--site",
+            "town-hall",
+            "--service",
+            "parking",
+            "--remove",
+        ],
+    );
+    assert!(!again.status.success());
+    assert!(text(&again).contains("no case rule for service parking"));
+    let listed = String::from_utf8(collector(&db, &["case-rules"]).stdout).unwrap();
+    assert_eq!(listed.lines().count(), 1, "{listed}");
+    assert!(listed.contains("kept 30 days"), "{listed}");
+}
