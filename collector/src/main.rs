@@ -246,6 +246,11 @@ enum SiteAction {
     List,
 }
 
+/// The longest public address taken. Visitors scan the tracking page's address from a QR code on
+/// the kiosk's thanks screen, and past about a hundred characters that code grows too dense
+/// to scan from arm's length.
+const MAX_PUBLIC_URL_CHARS: usize = 100;
+
 /// An https address with a host and nothing after its path, e.g. https://feedback.example.org.
 fn parse_public_url(text: &str) -> Result<String, String> {
     let text = text.trim().trim_end_matches('/');
@@ -259,6 +264,14 @@ fn parse_public_url(text: &str) -> Result<String, String> {
         return Err(format!(
             "--public-url {:?} is not an address such as https://feedback.example.org",
             visible(text)
+        ));
+    }
+    if text.chars().count() > MAX_PUBLIC_URL_CHARS {
+        return Err(format!(
+            "--public-url is {} characters long; give one of at most {MAX_PUBLIC_URL_CHARS} \
+             (visitors scan it from a QR code on the kiosk, which a long address makes too \
+             dense to read), such as https://feedback.example.org",
+            text.chars().count()
         ));
     }
     Ok(text.to_string())

@@ -599,6 +599,16 @@ fn with_a_public_address_the_enrolment_reply_names_the_tracking_page() {
         .unwrap();
     assert!(!bad.status.success());
     assert!(String::from_utf8_lossy(&bad.stderr).contains("https://"));
+    let long = format!("https://feedback.example.org/{}", "a".repeat(80));
+    let too_long = Command::new(bin())
+        .arg("--db")
+        .arg(dir.path().join("x.db"))
+        .args(["serve", "--listen", "127.0.0.1:0", "--public-url", &long])
+        .output()
+        .unwrap();
+    assert!(!too_long.status.success());
+    let said = String::from_utf8_lossy(&too_long.stderr);
+    assert!(said.contains("at most 100"), "{said}");
     let server = start(
         dir.path(),
         &["--public-url", "https://feedback.example.org/"],
