@@ -8,10 +8,10 @@ use std::path::Path;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use earshot::app::simulate::{run, SimulateOptions};
 use earshot::core::record::ResponseRecord;
 use earshot::core::visit::DeviceIds;
-use earshot::simulate::{run, SimulateOptions};
-use earshot::sink::{ResponseSink, StoreCallback};
+use earshot::seams::sink::{ResponseSink, StoreCallback};
 use earshot::storage::Queue;
 
 const COMMAND: &str = "cargo bench --locked --bench storage";
@@ -36,7 +36,7 @@ impl ResponseSink for Collect {
 }
 
 fn realistic_records(count: usize) -> Vec<ResponseRecord> {
-    let (_, text) = earshot::config::DEMO_SURVEYS[0];
+    let (_, text) = earshot::files::config::DEMO_SURVEYS[0];
     let survey = Arc::new(earshot::core::survey::parse(text, "shop").expect("demo survey"));
     let ids = DeviceIds {
         site_id: "central-library".into(),

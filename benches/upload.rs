@@ -12,8 +12,8 @@ use std::process::{Command, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use earshot::app::simulate::{run, SimulateOptions};
 use earshot::core::visit::DeviceIds;
-use earshot::simulate::{run, SimulateOptions};
 use earshot::storage::Queue;
 
 const BACKLOG: usize = 100_000;
@@ -31,11 +31,11 @@ fn bin(name: &str) -> PathBuf {
 
 struct Sink(std::sync::Mutex<Vec<earshot::core::record::ResponseRecord>>);
 
-impl earshot::sink::ResponseSink for Sink {
+impl earshot::seams::sink::ResponseSink for Sink {
     fn submit(
         &self,
         record: earshot::core::record::ResponseRecord,
-        done: earshot::sink::StoreCallback,
+        done: earshot::seams::sink::StoreCallback,
     ) {
         self.0.lock().unwrap().push(record);
         done(Ok(()));
@@ -49,7 +49,7 @@ impl earshot::sink::ResponseSink for Sink {
 /// durably as the kiosk would, under the kiosk's own device id (the collector accepts a
 /// response only from the device it names).
 fn fill(db: &Path, device_id: &str, count: usize) {
-    let (_, text) = earshot::config::DEMO_SURVEYS[0];
+    let (_, text) = earshot::files::config::DEMO_SURVEYS[0];
     let survey = Arc::new(earshot::core::survey::parse(text, "shop").unwrap());
     let ids = DeviceIds {
         site_id: "bench-site".into(),

@@ -260,7 +260,8 @@ fn check_control(deb: &Path) {
         .split(',')
         .map(|d| d.split_whitespace().next().unwrap_or(""))
         .collect();
-    for needed in ["systemd", "udev"] {
+    // The fonts: the device build draws with Debian's (src/system/fonts.rs).
+    for needed in ["systemd", "udev", "fonts-noto-core", "fonts-droid-fallback"] {
         assert!(names.contains(&needed), "Depends lacks {needed}: {depends}");
     }
     // Only dpkg-shlibdeps ($auto) puts the C library in, with the version the binary needs.

@@ -11,7 +11,7 @@ use std::time::Duration;
 use common::{advance, TestKiosk};
 use earshot::core::record::ResponseRecord;
 use earshot::core::visit::Screen;
-use earshot::sink::{ResponseSink, StoreCallback};
+use earshot::seams::sink::{ResponseSink, StoreCallback};
 use earshot::storage::QueueSink;
 use i_slint_backend_testing::{AccessibleRole, ElementHandle, ElementQuery};
 use slint::ComponentHandle;

@@ -378,7 +378,7 @@ fn the_kiosk_finds_its_configuration_and_keeps_its_data_in_the_state_directory()
     );
     // The program reads /etc/<dir>/earshot.toml by default; the unit must agree with it.
     assert_eq!(
-        Path::new(earshot::config::SYSTEM_CONFIG_PATH).parent(),
+        Path::new(earshot::files::config::SYSTEM_CONFIG_PATH).parent(),
         Some(Path::new("/etc/earshot")),
         "ConfigurationDirectory=earshot no longer matches the program's default config path"
     );

@@ -9,12 +9,12 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use common::{advance, TestKiosk};
-use earshot::alarms::AlarmKind;
 use earshot::core::record::{AnswerValue, Outcome};
 use earshot::core::survey::StepKind;
 use earshot::core::visit::Screen;
 use earshot::hardware::{HardwareAction, StatusLight};
-use earshot::scan::ChannelScanner;
+use earshot::seams::alarms::AlarmKind;
+use earshot::seams::scan::ChannelScanner;
 use earshot::storage::{Queue, QueueSink};
 use earshot::ui::ThanksAdapter;
 use slint::ComponentHandle;
@@ -29,6 +29,7 @@ fn visits_through_the_touchscreen() {
     still_there_extends_and_idle_times_out();
     language_changes_mid_visit();
     start_again_abandons_the_visit();
+    records_carry_the_boot_and_its_clock();
     a_store_failure_is_told_honestly_and_alarmed();
     a_receipt_scanned_over_serial_at_attract_makes_a_completed_visit();
     staff_call_night_blanking_and_the_status_light();
@@ -280,6 +281,43 @@ fn start_again_abandons_the_visit() {
     assert_eq!(r.answers.len(), 2);
 }
 
+/// Each record carries the device's boot and where the boot's clock stood at the start and
+/// the end of the visit, kept in the response file like the rest. (With mock time, the
+/// boot's clock runs with the kiosk's from where both stood when the kiosk was made.)
+fn records_carry_the_boot_and_its_clock() {
+    let boot_id = std::fs::read_to_string("/proc/sys/kernel/random/boot_id").unwrap();
+    let before = earshot::system::clock::since_boot().unwrap().as_millis() as u64;
+    let k = TestKiosk::new("shop");
+    advance(Duration::from_secs(5));
+    k.tap("Start");
+    k.tap(&options_of(&k, "touchpoint")[1]);
+    advance(Duration::from_secs(3));
+    k.tap("Start again");
+    k.wait_for("the abandoned record", |k| !k.records().is_empty());
+    let r = &k.records()[0];
+    assert_eq!(
+        r.clock.boot_id.map(|b| b.to_string()).as_deref(),
+        Some(boot_id.trim())
+    );
+    let (start, finish) = (
+        r.clock.started_boot_ms.unwrap(),
+        r.clock.finished_boot_ms.unwrap(),
+    );
+    assert_eq!(finish - start, r.clock.duration_ms());
+    assert!(finish - start >= 3000, "{start}..{finish}");
+    assert!(
+        start >= before + 5000,
+        "{start} against {before} at the start"
+    );
+    let stored = Queue::open_read_only(&k.responses)
+        .unwrap()
+        .export(None)
+        .unwrap();
+    let json: serde_json::Value = serde_json::from_str(&stored.rows[0].record_json).unwrap();
+    assert_eq!(json["clock"]["boot_id"], boot_id.trim());
+    assert_eq!(json["clock"]["started_boot_ms"], start);
+}
+
 fn a_store_failure_is_told_honestly_and_alarmed() {
     // A store at its size limit: SQLite refuses the next record as "full".
     let dir = tempfile::tempdir().unwrap();
@@ -294,7 +332,7 @@ fn a_store_failure_is_told_honestly_and_alarmed() {
             filler += 1;
         }
     }
-    let alarms = earshot::alarms::Alarms::default();
+    let alarms = earshot::seams::alarms::Alarms::default();
     let sink = Arc::new(QueueSink::start(queue, alarms, limit));
     // A kiosk with a tracking page: an answer that was not kept has nothing to follow up.
     let k = TestKiosk::build(
@@ -549,10 +587,12 @@ const STANDALONE: &str = "[device]\nid = \"test-kiosk\"\nsite = \"test-site\"\n"
 
 /// The shop survey with a tracking page of its own.
 fn shop_with_its_own_tracking_page() -> Arc<earshot::core::survey::Survey> {
-    let text = earshot::config::demo_survey("shop").unwrap().replace(
-        "[thanks]\n",
-        "[thanks]\ntracking_url = \"https://shop.example.com/r/{ref}\"\n",
-    );
+    let text = earshot::files::config::demo_survey("shop")
+        .unwrap()
+        .replace(
+            "[thanks]\n",
+            "[thanks]\ntracking_url = \"https://shop.example.com/r/{ref}\"\n",
+        );
     let survey = earshot::core::survey::parse(&text, "shop.toml").unwrap();
     assert!(survey.thanks.tracking_url.is_some());
     Arc::new(survey)

@@ -520,7 +520,7 @@ fn responses_the_collector_rejects_are_set_aside_and_the_rest_delivered() {
     std::fs::create_dir_all(&surveys).unwrap();
     std::fs::write(
         surveys.join("shop.toml"),
-        earshot::config::demo_survey("shop").unwrap(),
+        earshot::files::config::demo_survey("shop").unwrap(),
     )
     .unwrap();
     let collector = Collector::start(dir.path(), &["--surveys", surveys.to_str().unwrap()]);
@@ -530,7 +530,7 @@ fn responses_the_collector_rejects_are_set_aside_and_the_rest_delivered() {
     let council_file = dir.path().join("council.toml");
     std::fs::write(
         &council_file,
-        earshot::config::demo_survey("council").unwrap(),
+        earshot::files::config::demo_survey("council").unwrap(),
     )
     .unwrap();
     let out = kiosk.run(&[
@@ -632,7 +632,7 @@ fn with_nothing_to_send_the_kiosk_still_reports_its_status() {
 
 #[test]
 fn the_kiosks_own_uploader_is_woken_by_each_stored_response() {
-    use earshot::sink::ResponseSink;
+    use earshot::seams::sink::ResponseSink;
     let dir = tempfile::tempdir().unwrap();
     let collector = Collector::start(dir.path(), &[]);
     let token = dir.path().join("kiosk/device-token");
@@ -647,20 +647,20 @@ fn the_kiosks_own_uploader_is_woken_by_each_stored_response() {
         .replace("heartbeat_s = 5", "heartbeat_s = 3600");
     std::fs::write(&kiosk.config, text).unwrap();
     kiosk.provision(&collector, &collector.url());
-    let config = earshot::config::Config::parse(
+    let config = earshot::files::config::Config::parse(
         &std::fs::read_to_string(&kiosk.config).unwrap(),
         &kiosk.config,
     )
     .unwrap();
-    let alarms = earshot::alarms::Alarms::default();
+    let alarms = earshot::seams::alarms::Alarms::default();
     let survey =
-        earshot::core::survey::parse(earshot::config::demo_survey("shop").unwrap(), "shop")
+        earshot::core::survey::parse(earshot::files::config::demo_survey("shop").unwrap(), "shop")
             .unwrap();
     let sink = std::sync::Arc::new(earshot::storage::QueueSink::start_for_kiosk(
         &config,
         alarms.clone(),
     ));
-    earshot::upload_cli::start_uploader(
+    earshot::app::uploader::start(
         &config,
         &survey,
         &sink,

@@ -7,11 +7,13 @@
 //! `MAX_RESPONSE_BYTES` is rejected before it is parsed into anything.
 
 use std::collections::HashSet;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::SystemTime;
 
 use earshot_protocol::{codes, DeviceStatus, Reason, ResponseRecord, MAX_RESPONSE_BYTES};
 use serde_json::value::RawValue;
 use uuid::Uuid;
+
+use crate::clocks::{self, earliest_plausible, BootClocks, FUTURE_SLACK};
 
 /// Surveys the collector knows, as (id, version). Empty: every survey is accepted.
 #[derive(Debug, Clone, Default)]
@@ -22,11 +24,12 @@ pub struct KnownSurveys(pub HashSet<(String, String)>);
 pub enum TimeBasis {
     /// The device's clock was synchronised: its times are used as they are.
     Device,
-    /// The device's clock was not synchronised, but the batch came from the same kiosk run
-    /// that recorded the response, so its monotonic readings were placed on the collector's
-    /// clock.
+    /// The device's clock was not synchronised, but its readings of a clock that never jumps
+    /// were placed on true time (`clocks::place`): by a synchronised reading of the same
+    /// boot, or by the arrival of a request from the same boot or the same kiosk run.
     Corrected,
-    /// Not synchronised and sent by a later run: the device's times are kept, unverified.
+    /// Not synchronised, and nothing to place it by (another run, and no synchronised
+    /// reading of its boot): the device's times are kept, unverified.
     Unverified,
 }
 
@@ -68,15 +71,6 @@ pub enum Judged {
     },
 }
 
-/// Earliest plausible time of a response from a synchronised clock.
-fn earliest_plausible() -> SystemTime {
-    // 2024-01-01T00:00:00Z: before Earshot existed.
-    UNIX_EPOCH + Duration::from_secs(1_704_067_200)
-}
-
-/// How far ahead of the collector's clock a synchronised device may be.
-const FUTURE_SLACK: Duration = Duration::from_secs(24 * 3600);
-
 /// Who sent a batch, as its token says: the only source of a response's device and site.
 #[derive(Debug, Clone, Copy)]
 pub struct Sender<'a> {
@@ -84,7 +78,8 @@ pub struct Sender<'a> {
     pub site: &'a str,
 }
 
-/// Judges every response of a batch received at `received_at` (the collector's clock).
+/// Judges every response of a batch received at `received_at` (the collector's clock), with
+/// no synchronised readings of the device's boots known but those of its own status.
 pub fn judge(
     responses: &[Box<RawValue>],
     sender: Sender<'_>,
@@ -92,12 +87,37 @@ pub fn judge(
     received_at: SystemTime,
     surveys: &KnownSurveys,
 ) -> Vec<Judged> {
+    judge_with(
+        responses,
+        sender,
+        status,
+        received_at,
+        surveys,
+        &BootClocks::default(),
+    )
+}
+
+/// Judges every response of a batch as `judge` does, placing responses recorded before the
+/// device's clock was synchronised by the synchronised readings `known` of its boots (kept
+/// from earlier requests; see [`boots_to_look_up`]) and those of this batch's status.
+pub fn judge_with(
+    responses: &[Box<RawValue>],
+    sender: Sender<'_>,
+    status: &DeviceStatus,
+    received_at: SystemTime,
+    surveys: &KnownSurveys,
+    known: &BootClocks,
+) -> Vec<Judged> {
+    let mut boots = known.clone();
+    for (boot, reading) in clocks::synchronised_readings(&status.clock, received_at) {
+        boots.learn(boot, reading);
+    }
     let mut seen = HashSet::new();
     responses
         .iter()
         .enumerate()
         .map(|(index, raw)| {
-            let judged = judge_one(index, raw, sender, status, received_at, surveys);
+            let judged = judge_one(index, raw, sender, status, received_at, surveys, &boots);
             if let Judged::Valid(a) = &judged {
                 if !seen.insert(a.record.id) {
                     return Judged::RepeatInBatch {
@@ -118,6 +138,37 @@ struct IdOnly<'a> {
     id: Option<std::borrow::Cow<'a, str>>,
 }
 
+/// Only what says whether a response needs its boot's clock, read without the rest.
+#[derive(serde::Deserialize)]
+struct ClockOnly {
+    #[serde(default)]
+    clock: Option<BootOnly>,
+}
+
+#[derive(serde::Deserialize)]
+struct BootOnly {
+    #[serde(default)]
+    synchronized: bool,
+    #[serde(default)]
+    boot_id: Option<Uuid>,
+}
+
+/// The boots of the responses in a batch that were recorded with the clock not
+/// synchronised: those whose synchronised readings the store is asked for before judging.
+/// Items that cannot be read this far are skipped (judging rejects them).
+pub fn boots_to_look_up(responses: &[Box<RawValue>]) -> Vec<Uuid> {
+    let mut boots: Vec<Uuid> = responses
+        .iter()
+        .filter(|raw| raw.get().len() <= MAX_RESPONSE_BYTES)
+        .filter_map(|raw| serde_json::from_str::<ClockOnly>(raw.get()).ok()?.clock)
+        .filter(|c| !c.synchronized)
+        .filter_map(|c| c.boot_id)
+        .collect();
+    boots.sort_unstable();
+    boots.dedup();
+    boots
+}
+
 fn readable_id(raw: &RawValue) -> Option<Uuid> {
     serde_json::from_str::<IdOnly>(raw.get())
         .ok()?
@@ -132,6 +183,7 @@ fn judge_one(
     status: &DeviceStatus,
     received_at: SystemTime,
     surveys: &KnownSurveys,
+    boots: &BootClocks,
 ) -> Judged {
     let id = readable_id(raw);
     let reject = |code: &str, message: String| Judged::Rejected {
@@ -157,6 +209,15 @@ fn judge_one(
             )
         }
     };
+    if record.clock.boot_incomplete() {
+        return reject(
+            codes::INVALID_RESPONSE,
+            format!(
+                "response {index} has only some of clock.boot_id, clock.started_boot_ms and \
+                 clock.finished_boot_ms; they come together or not at all"
+            ),
+        );
+    }
     if record.device_id != sender.device_id {
         return reject(
             codes::DEVICE_MISMATCH,
@@ -216,7 +277,18 @@ fn judge_one(
             "the visit ends before it starts (finished_mono_ms < started_mono_ms)".into(),
         );
     }
-    let (started_at, finished_at, basis) = match true_times(&record, status, received_at) {
+    if record
+        .clock
+        .boot()
+        .is_some_and(|b| b.finished_ms < b.started_ms)
+    {
+        return reject(
+            codes::ABSURD_TIMESTAMP,
+            "the visit ends before it starts (finished_boot_ms < started_boot_ms)".into(),
+        );
+    }
+    let placed = clocks::place(&record.clock, &status.clock, received_at, boots);
+    let (started_at, finished_at, basis) = match placed {
         Some((s, f)) => (s, f, TimeBasis::Corrected),
         None if record.clock.synchronized => (device_start, device_finish, TimeBasis::Device),
         None => (device_start, device_finish, TimeBasis::Unverified),
@@ -254,30 +326,6 @@ fn judge_one(
     }))
 }
 
-/// The times of a response recorded while the device clock was not synchronised, placed on
-/// the collector's clock: the batch says where the sending run's monotonic clock stood when
-/// it was sent (`status.clock.mono_ms`), and the collector knows when it arrived, so a
-/// reading `m` of the same run happened at `received_at − (mono_ms − m)`. The request's
-/// transit time makes the result late by that much (never early). `None` when the record was made with a
-/// synchronised clock (nothing to correct) or by another run (its readings cannot be placed).
-pub fn true_times(
-    record: &ResponseRecord,
-    status: &DeviceStatus,
-    received_at: SystemTime,
-) -> Option<(SystemTime, SystemTime)> {
-    if record.clock.synchronized || record.clock.run_id != Some(status.clock.run_id) {
-        return None;
-    }
-    let place = |mono: u64| {
-        let back = status.clock.mono_ms.checked_sub(mono)?;
-        received_at.checked_sub(Duration::from_millis(back))
-    };
-    Some((
-        place(record.clock.started_mono_ms)?,
-        place(record.clock.finished_mono_ms)?,
-    ))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -301,6 +349,9 @@ mod tests {
                 synchronized: false,
                 run_id: run,
                 mono_ms,
+                boot_id: None,
+                boot_ms: None,
+                earlier_boots: vec![],
             },
         }
     }
@@ -374,6 +425,153 @@ mod tests {
         };
         assert_eq!(a.basis, TimeBasis::Unverified);
         assert_eq!(a.started_at, at("1970-01-01T00:00:10Z"));
+    }
+
+    const BOOT: Uuid = Uuid::from_u128(0x6c1e0c1a_3b1f_4a53_9a55_1f3bd1c0e0aa);
+
+    /// A record of `record`'s kind with boot-time readings 70–100 s into `BOOT`.
+    fn with_boot(mut r: serde_json::Value) -> serde_json::Value {
+        r["clock"]["boot_id"] = serde_json::json!(BOOT);
+        r["clock"]["started_boot_ms"] = serde_json::json!(70_000);
+        r["clock"]["finished_boot_ms"] = serde_json::json!(100_000);
+        r
+    }
+
+    fn valid(judged: &[Judged]) -> &Accepted {
+        match &judged[0] {
+            Judged::Valid(a) => a,
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn a_response_from_an_earlier_run_of_the_boot_is_placed_by_a_synchronised_status() {
+        // Recorded before a restart, with the clock at 1970; sent by the next run once the
+        // clock was synchronised.
+        let r = with_boot(record(Some(Uuid::now_v7()), false, "1970-01-01T00:01:10Z"));
+        let mut s = status(Uuid::now_v7(), 5_000);
+        s.clock.synchronized = true;
+        s.clock.sent_at = "2026-11-23T11:59:58.000Z".into();
+        s.clock.boot_id = Some(BOOT);
+        s.clock.boot_ms = Some(3_600_000);
+        let judged = judge(
+            &raw(&[r]),
+            SENDER,
+            &s,
+            at("2026-11-23T12:00:00Z"),
+            &KnownSurveys::default(),
+        );
+        let a = valid(&judged);
+        assert_eq!(a.basis, TimeBasis::Corrected);
+        assert_eq!(a.started_at, at("2026-11-23T11:01:08Z"));
+        assert_eq!(a.finished_at, at("2026-11-23T11:01:38Z"));
+        // The record itself is kept with the device's times.
+        assert_eq!(a.record.started_at, "1970-01-01T00:01:10Z");
+    }
+
+    #[test]
+    fn a_response_is_placed_by_a_reading_of_its_boot_kept_from_an_earlier_request() {
+        let r = with_boot(record(Some(Uuid::now_v7()), false, "1970-01-01T00:01:10Z"));
+        let mut known = BootClocks::default();
+        known.learn(
+            BOOT,
+            clocks::SyncedReading {
+                boot_ms: 130_000,
+                wall_ms: 1_795_425_730_000, // 2026-11-23T09:22:10Z
+            },
+        );
+        // This batch is from another boot, not synchronised.
+        let judged = judge_with(
+            &raw(&[r]),
+            SENDER,
+            &status(Uuid::now_v7(), 1_000),
+            at("2026-11-23T12:00:00Z"),
+            &KnownSurveys::default(),
+            &known,
+        );
+        let a = valid(&judged);
+        assert_eq!(a.basis, TimeBasis::Corrected);
+        assert_eq!(a.started_at, at("2026-11-23T09:21:10Z"));
+        assert_eq!(a.finished_at, at("2026-11-23T09:21:40Z"));
+    }
+
+    #[test]
+    fn a_response_of_a_boot_nothing_is_known_of_keeps_its_device_times_unverified() {
+        let r = with_boot(record(Some(Uuid::now_v7()), false, "1970-01-01T00:01:10Z"));
+        let judged = judge(
+            &raw(&[r]),
+            SENDER,
+            &status(Uuid::now_v7(), 1_000),
+            at("2026-11-23T12:00:00Z"),
+            &KnownSurveys::default(),
+        );
+        let a = valid(&judged);
+        assert_eq!(a.basis, TimeBasis::Unverified);
+        assert_eq!(a.started_at, at("1970-01-01T00:01:10Z"));
+    }
+
+    #[test]
+    fn a_record_without_boot_readings_is_stored_exactly_as_before() {
+        let run = Uuid::now_v7();
+        let r = record(Some(run), false, "1970-01-01T00:00:10Z");
+        let mut s = status(run, 100_000);
+        // A status with boot readings does not change how an old record is judged.
+        s.clock.boot_id = Some(BOOT);
+        s.clock.boot_ms = Some(50_000);
+        let judged = judge(
+            &raw(std::slice::from_ref(&r)),
+            SENDER,
+            &s,
+            at("2026-11-23T12:00:00Z"),
+            &KnownSurveys::default(),
+        );
+        let a = valid(&judged);
+        assert_eq!(a.basis, TimeBasis::Corrected);
+        assert_eq!(a.started_at, at("2026-11-23T11:58:30Z"));
+        let kept: serde_json::Value = serde_json::from_str(&a.record_json).unwrap();
+        assert_eq!(
+            kept, r,
+            "the record is kept as sent, with no boot fields added"
+        );
+        assert!(!a.record_json.contains("boot"));
+    }
+
+    #[test]
+    fn boot_readings_come_together_and_in_order() {
+        let mut partial = record(None, false, "1970-01-01T00:01:10Z");
+        partial["clock"]["boot_id"] = serde_json::json!(BOOT);
+        let mut backwards = with_boot(record(None, false, "1970-01-01T00:01:10Z"));
+        backwards["clock"]["finished_boot_ms"] = serde_json::json!(69_999);
+        let judged = judge(
+            &raw(&[partial, backwards]),
+            SENDER,
+            &status(Uuid::now_v7(), 1),
+            at("2026-11-23T12:00:00Z"),
+            &KnownSurveys::default(),
+        );
+        let codes: Vec<&str> = judged
+            .iter()
+            .map(|j| match j {
+                Judged::Rejected { reason, .. } => reason.code.as_str(),
+                other => panic!("{other:?}"),
+            })
+            .collect();
+        assert_eq!(codes, [codes::INVALID_RESPONSE, codes::ABSURD_TIMESTAMP]);
+    }
+
+    #[test]
+    fn only_the_boots_of_unsynchronised_responses_are_looked_up() {
+        let other = Uuid::from_u128(7);
+        let mut synced = with_boot(record(None, true, "2026-11-23T11:00:00Z"));
+        synced["clock"]["boot_id"] = serde_json::json!(other);
+        let responses = raw(&[
+            with_boot(record(None, false, "1970-01-01T00:01:10Z")),
+            with_boot(record(None, false, "1970-01-01T00:01:20Z")),
+            synced,
+            record(None, false, "1970-01-01T00:01:10Z"),
+            serde_json::json!("not a response"),
+        ]);
+        assert_eq!(boots_to_look_up(&responses), [BOOT]);
     }
 
     #[test]

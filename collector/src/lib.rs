@@ -4,6 +4,7 @@
 
 pub mod accounts;
 pub mod cases;
+pub mod clocks;
 pub mod export;
 pub mod files;
 pub mod http;

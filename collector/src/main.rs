@@ -317,13 +317,14 @@ impl From<std::io::Error> for Failure {
 }
 
 fn main() -> ExitCode {
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_env("EARSHOT_LOG")
-                .unwrap_or_else(|_| "info".into()),
-        )
-        .with_writer(std::io::stderr)
-        .init();
+    // The journal under systemd, else plain text (colour on a terminal): earshot-logging.
+    let log = earshot_logging::init("earshot-collector");
+    // On the journal's stream, a failure has the error priority (`journalctl -p err`).
+    let priority = if log == earshot_logging::Destination::Journal {
+        "<3>"
+    } else {
+        ""
+    };
     let cli = Cli::parse();
     let stdout = std::io::stdout();
     let mut out = stdout.lock();
@@ -333,11 +334,11 @@ fn main() -> ExitCode {
         // The reader went away (`enroll-code | head -1`): what it wanted, it has.
         Err(Failure::Output(e)) if e.kind() == std::io::ErrorKind::BrokenPipe => ExitCode::SUCCESS,
         Err(Failure::Output(e)) => {
-            eprintln!("earshot-collector: cannot write the output: {e}");
+            eprintln!("{priority}earshot-collector: cannot write the output: {e}");
             ExitCode::FAILURE
         }
         Err(Failure::Message(message)) => {
-            eprintln!("earshot-collector: {message}");
+            eprintln!("{priority}earshot-collector: {message}");
             ExitCode::FAILURE
         }
     }

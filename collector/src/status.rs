@@ -6,7 +6,8 @@
 //! - every alarm is a well-formed `AlarmCode`, at most `MAX_ALARMS` of them; codes that are
 //!   not are left out and counted in `refused_alarms`;
 //! - every free-text field is at most `MAX_TEXT_CHARS` characters (longer text is cut, with
-//!   an ellipsis). Text may still hold any character: it is escaped where it is shown.
+//!   an ellipsis). Text may still hold any character: it is escaped where it is shown;
+//! - at most `clocks::MAX_EARLIER_BOOTS` earlier boots' clock readings.
 
 use earshot_protocol::{AlarmCode, DeviceStatus};
 
@@ -50,6 +51,14 @@ impl ReportedStatus {
         if let Some(e) = status.last_error.as_mut() {
             cut(e);
         }
+        // Only so many are read for placing responses (`clocks`); no more are kept.
+        status
+            .clock
+            .earlier_boots
+            .truncate(crate::clocks::MAX_EARLIER_BOOTS);
+        for boot in &mut status.clock.earlier_boots {
+            cut(&mut boot.at);
+        }
         ReportedStatus {
             status,
             refused_alarms,
@@ -90,6 +99,9 @@ mod tests {
                 synchronized: true,
                 run_id: Uuid::nil(),
                 mono_ms: 1,
+                boot_id: None,
+                boot_ms: None,
+                earlier_boots: vec![],
             },
         }
     }

@@ -13,7 +13,7 @@ pub mod reference;
 pub mod text;
 
 pub use ids::{AlarmCode, DeviceId, DeviceToken, IdError, SiteId};
-pub use record::{Answer, AnswerValue, ClockInfo, Flags, Outcome, ResponseRecord};
+pub use record::{Answer, AnswerValue, BootSpan, ClockInfo, Flags, Outcome, ResponseRecord};
 
 /// Paths, relative to the server URL.
 pub const BATCHES_PATH: &str = "/v1/batches";
@@ -96,6 +96,38 @@ pub struct DeviceClock {
     /// responses recorded before the clock was synchronised, on true time.
     pub run_id: Uuid,
     pub mono_ms: u64,
+    /// The device's boot (its kernel boot id) and the boot-time clock (`CLOCK_BOOTTIME`, ms
+    /// since the device booted) at sending, read together with `sent_at`. When `synchronized`,
+    /// the pair is a reading of that boot's clock on true time, which places every response
+    /// recorded in the same boot, by any run of the kiosk. Absent from kiosks from before it
+    /// existed; the two come together or not at all.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub boot_id: Option<Uuid>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub boot_ms: Option<u64>,
+    /// Synchronised readings the device remembers from earlier boots, for the boots of
+    /// not-synchronised responses in this batch: they place responses that waited on the
+    /// device through a reboot. Left out when empty.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub earlier_boots: Vec<BootSync>,
+}
+
+impl DeviceClock {
+    /// The boot and the boot-time clock at sending, when both were sent.
+    pub fn boot(&self) -> Option<(Uuid, u64)> {
+        Some((self.boot_id?, self.boot_ms?))
+    }
+}
+
+/// One reading of a boot's clock while the wall clock was synchronised: when the boot-time
+/// clock of boot `boot_id` stood at `boot_ms`, the wall clock read `at`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BootSync {
+    pub boot_id: Uuid,
+    pub boot_ms: u64,
+    /// The synchronised wall clock (RFC 3339, UTC).
+    pub at: String,
 }
 
 /// The reply to a batch: one result per response, in the order sent.
@@ -272,6 +304,45 @@ mod tests {
         assert_eq!(r.clock.run_id, None);
         let back = serde_json::to_value(&r).unwrap();
         assert_eq!(back, record_json());
+    }
+
+    #[test]
+    fn a_record_with_its_boot_readings_round_trips_and_one_without_writes_none() {
+        let mut with = record_json();
+        with["clock"]["boot_id"] = serde_json::json!("6c1e0c1a-3b1f-4a53-9a55-1f3bd1c0e0aa");
+        with["clock"]["started_boot_ms"] = serde_json::json!(5000);
+        with["clock"]["finished_boot_ms"] = serde_json::json!(25000);
+        let r: ResponseRecord = serde_json::from_value(with.clone()).unwrap();
+        let boot = r.clock.boot().unwrap();
+        assert_eq!((boot.started_ms, boot.finished_ms), (5000, 25000));
+        assert!(!r.clock.boot_incomplete());
+        assert_eq!(serde_json::to_value(&r).unwrap(), with);
+        let old: ResponseRecord = serde_json::from_value(record_json()).unwrap();
+        assert_eq!(old.clock.boot(), None);
+        assert!(!old.clock.boot_incomplete());
+        let mut partial = record_json();
+        partial["clock"]["boot_id"] = serde_json::json!("6c1e0c1a-3b1f-4a53-9a55-1f3bd1c0e0aa");
+        let partial: ResponseRecord = serde_json::from_value(partial).unwrap();
+        assert!(partial.clock.boot_incomplete());
+    }
+
+    #[test]
+    fn a_device_clock_from_before_boot_readings_reads_and_writes_as_it_was() {
+        let old = serde_json::json!({"sent_at": "2026-11-23T12:00:00.000Z", "synchronized": true,
+            "run_id": "01a20769-6f40-7226-b63c-5ab791b7584a", "mono_ms": 14400120});
+        let clock: DeviceClock = serde_json::from_value(old.clone()).unwrap();
+        assert_eq!(clock.boot(), None);
+        assert!(clock.earlier_boots.is_empty());
+        assert_eq!(serde_json::to_value(&clock).unwrap(), old);
+        let mut new = old.clone();
+        new["boot_id"] = serde_json::json!("6c1e0c1a-3b1f-4a53-9a55-1f3bd1c0e0aa");
+        new["boot_ms"] = serde_json::json!(14401000);
+        new["earlier_boots"] = serde_json::json!([{"boot_id": "1d0bb4d5-95a6-4d0e-8d6c-3f27a2c8f1b0",
+            "boot_ms": 61000, "at": "2026-11-22T08:01:00.000Z"}]);
+        let clock: DeviceClock = serde_json::from_value(new.clone()).unwrap();
+        assert_eq!(clock.boot().map(|b| b.1), Some(14401000));
+        assert_eq!(clock.earlier_boots[0].boot_ms, 61000);
+        assert_eq!(serde_json::to_value(&clock).unwrap(), new);
     }
 
     #[test]

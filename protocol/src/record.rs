@@ -73,11 +73,52 @@ pub struct ClockInfo {
     /// it existed.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub run_id: Option<Uuid>,
+    /// The boot of the device the boot-time readings belong to: the kernel's boot id
+    /// (`/proc/sys/kernel/random/boot_id`), new at every boot. With the boot's synchronised
+    /// readings (`DeviceClock`), the receiver places the response on true time whichever run
+    /// of the kiosk, in that boot or a later one, sends it. Absent in records made before it
+    /// existed; `boot_id`, `started_boot_ms` and `finished_boot_ms` come together or not at
+    /// all.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub boot_id: Option<Uuid>,
+    /// The boot-time clock (Linux `CLOCK_BOOTTIME`: milliseconds since the device booted,
+    /// counting time suspended) at the start of the visit and at its end.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub started_boot_ms: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub finished_boot_ms: Option<u64>,
+}
+
+/// A response's readings of its boot's clock, when it has all of them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct BootSpan {
+    pub boot_id: Uuid,
+    pub started_ms: u64,
+    pub finished_ms: u64,
 }
 
 impl ClockInfo {
     pub fn duration_ms(&self) -> u64 {
         self.finished_mono_ms.saturating_sub(self.started_mono_ms)
+    }
+
+    /// The boot-time readings, when the record has all three fields.
+    pub fn boot(&self) -> Option<BootSpan> {
+        Some(BootSpan {
+            boot_id: self.boot_id?,
+            started_ms: self.started_boot_ms?,
+            finished_ms: self.finished_boot_ms?,
+        })
+    }
+
+    /// Whether the record has some of the boot fields but not all: not a valid record.
+    pub fn boot_incomplete(&self) -> bool {
+        let present = [
+            self.boot_id.is_some(),
+            self.started_boot_ms.is_some(),
+            self.finished_boot_ms.is_some(),
+        ];
+        present.contains(&true) && present.contains(&false)
     }
 }
 

@@ -7,10 +7,14 @@ EARSHOT_BUILD_PACKAGES=(pkg-config libudev-dev libinput-dev libxkbcommon-dev lib
 # What the tests use to run the kiosk as a person would: a virtual X display, synthetic taps,
 # screenshots, a pseudo-terminal for serial devices; systemd's own checkers
 # (systemd-analyze, systemd-sysusers, systemd-tmpfiles) for the unit files in systemd/ and
-# collector/systemd/; Python's venv, for the Python tools below; and a headless browser with
-# its WebDriver, which the collector's workspace tests drive.
+# collector/systemd/; Python's venv, for the Python tools below; a headless browser with
+# its WebDriver, which the collector's workspace tests drive; the fonts the device build
+# takes from the system (EARSHOT_DEVICE_FONT_PACKAGES), which tests/system_fonts.rs draws
+# with; and util-linux's unshare, for the tests that run a program as systemd would with its
+# standard error on the journal (tests/logging.rs).
+EARSHOT_DEVICE_FONT_PACKAGES=(fonts-noto-core fonts-droid-fallback)
 EARSHOT_TEST_PACKAGES=(xvfb xauth xdotool imagemagick socat systemd python3 python3-venv
-  chromium chromium-driver)
+  chromium chromium-driver "${EARSHOT_DEVICE_FONT_PACKAGES[@]}" util-linux)
 # Python tools tests/openapi.rs runs: PyYAML reads docs/openapi.yaml, openapi-spec-validator
 # checks it against OpenAPI 3.1. They go into a virtual environment of the project's own,
 # target/python-tools, so that no system Python is changed.
@@ -123,3 +127,16 @@ ensure_cargo_deb() {
     cargo install --locked --force cargo-deb --version "$EARSHOT_CARGO_DEB_VERSION"
   fi
 }
+
+# What scripts/vm-test needs on this machine: debootstrap for the guest's Debian, QEMU for
+# both architectures (the arm64 guest runs under emulation), mke2fs (e2fsprogs) to make the
+# file system from a folder without mounting anything, cpio and kmod (depmod, for a foreign
+# kernel's modules) for the initramfs. (Debian's qemu-system-x86 cannot be installed beside a
+# qemu-utils from backports: apt replaces it. Nothing here needs qemu-img.)
+EARSHOT_VM_PACKAGES=(debootstrap qemu-system-x86 e2fsprogs cpio kmod xz-utils zstd)
+EARSHOT_VM_ARM64_PACKAGES=(qemu-system-arm)
+# The guest's own packages besides the kernel (scripts/vm/image), installed before the kiosk's
+# .deb, which brings its libraries itself: systemd and udev (which the package depends on
+# anyway) to run it as on a device, kmod for the kernel's modules, python3 for the test's
+# agent in the guest (scripts/vm/guest/earshot-vm-agent), busybox-static for the initramfs.
+EARSHOT_VM_GUEST_PACKAGES=(systemd-sysv udev kmod python3 busybox-static)

@@ -11,6 +11,7 @@ pub mod receipt;
 pub mod record;
 /// Reference codes, shared with the collector (its tracking page checks them).
 pub use earshot_protocol::reference;
+pub mod step_view;
 pub mod text;
 pub mod visit;
 

@@ -701,7 +701,7 @@ mod documented_examples {
     /// sends: the service team can match responses with their till data.
     #[test]
     fn the_documented_join_gives_the_kept_value() {
-        let secret = crate::receipt_secret::parse(
+        let secret = crate::files::receipt_secret::parse(
             "5c0e9a4f1b7d2e83c6a0f49b2d7e1c58a3f06b9d4e2c7a15b8d3f60e9c4a2b71",
         )
         .unwrap();

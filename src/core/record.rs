@@ -20,14 +20,32 @@ pub struct Moment {
     pub wall: SystemTime,
     /// Whether the wall clock was known to be synchronised (NTP) at this moment.
     pub wall_synchronized: bool,
+    /// The device's boot and its boot-time clock, when known.
+    pub boot: Option<BootReading>,
+}
+
+/// A reading of the device's boot-time clock: which boot, and how long since it began
+/// (counting time suspended). Unlike the monotonic clock of one kiosk run it goes on across
+/// restarts of the kiosk, so a receiver that learns the true time of one reading of a boot
+/// can place every response recorded in that boot.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct BootReading {
+    /// The kernel's boot id.
+    pub id: uuid::Uuid,
+    pub elapsed: Duration,
 }
 
 impl Moment {
-    /// A moment `by` after this one, with the wall clock moved on by the same amount.
+    /// A moment `by` after this one, with the wall clock and the boot-time clock moved on by
+    /// the same amount.
     pub fn later(self, by: Duration) -> Moment {
         Moment {
             mono: self.mono + by,
             wall: self.wall + by,
+            boot: self.boot.map(|b| BootReading {
+                elapsed: b.elapsed + by,
+                ..b
+            }),
             ..self
         }
     }

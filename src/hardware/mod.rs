@@ -7,8 +7,8 @@ pub mod pi;
 
 use std::sync::{Arc, Mutex, PoisonError};
 
-use crate::alarms::{Alarm, AlarmKind, Alarms};
-use crate::config::GpioConfig;
+use crate::files::config::GpioConfig;
+use crate::seams::alarms::{Alarm, AlarmKind, Alarms};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum StatusLight {

@@ -7,7 +7,7 @@ use std::time::Duration;
 use rppal::gpio::{Gpio, InputPin, Level, OutputPin, Trigger};
 
 use super::{Hardware, HardwareError, StatusLight, WakeHandler};
-use crate::config::GpioConfig;
+use crate::files::config::GpioConfig;
 
 pub struct PiHardware {
     /// ok, backlog, alarm: the one for the current state is lit.

@@ -7,7 +7,7 @@ use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use super::frame::{Frame, FrameAssembler, FrameCounts, Framing};
-use crate::alarms::{AlarmKind, Alarms};
+use crate::seams::alarms::{AlarmKind, Alarms};
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct SerialSettings {
@@ -240,8 +240,8 @@ impl SerialScanner {
     }
 }
 
-impl crate::scan::ScanSource for SerialScanner {
-    fn start(self: Box<Self>, on_scan: crate::scan::ScanHandler) {
+impl crate::seams::scan::ScanSource for SerialScanner {
+    fn start(self: Box<Self>, on_scan: crate::seams::scan::ScanHandler) {
         let spawned = std::thread::Builder::new()
             .name("scanner".into())
             .spawn(move || {

@@ -590,6 +590,71 @@ impl Queue {
             .map_err(|e| self.fail(&conn, e))
     }
 
+    /// Remembers that when the clock of boot `boot` stood at `since_boot`, the wall clock,
+    /// synchronised, read `wall`; unless a reading of that boot is remembered already (the
+    /// first is kept: it is the nearest to the responses recorded before). Returns whether it
+    /// was new.
+    pub fn remember_boot_sync(
+        &self,
+        boot: Uuid,
+        since_boot: Duration,
+        wall: SystemTime,
+    ) -> Result<bool, StorageError> {
+        let conn = self.lock();
+        conn.execute(
+            "INSERT INTO boot_syncs (boot_id, boot_ms, wall_ms) VALUES (?1, ?2, ?3)
+             ON CONFLICT (boot_id) DO NOTHING",
+            params![
+                boot.to_string(),
+                i64::try_from(since_boot.as_millis()).unwrap_or(i64::MAX),
+                unix_ms(wall)
+            ],
+        )
+        .map(|n| n == 1)
+        .map_err(|e| self.fail(&conn, e))
+    }
+
+    /// The readings remembered for these boots (those with none are left out).
+    pub fn boot_syncs(
+        &self,
+        boots: &[Uuid],
+    ) -> Result<Vec<earshot_protocol::BootSync>, StorageError> {
+        let conn = self.lock();
+        let result = (|| -> rusqlite::Result<Vec<earshot_protocol::BootSync>> {
+            let mut stmt =
+                conn.prepare_cached("SELECT boot_ms, wall_ms FROM boot_syncs WHERE boot_id = ?1")?;
+            let mut found = Vec::new();
+            for boot in boots {
+                let row: Option<(i64, i64)> = stmt
+                    .query_row([boot.to_string()], |r| Ok((r.get(0)?, r.get(1)?)))
+                    .optional()?;
+                if let Some((boot_ms, wall_ms)) = row {
+                    let wall = UNIX_EPOCH + Duration::from_millis(wall_ms.max(0) as u64);
+                    found.push(earshot_protocol::BootSync {
+                        boot_id: *boot,
+                        boot_ms: boot_ms.max(0) as u64,
+                        at: crate::core::record::rfc3339(wall),
+                    });
+                }
+            }
+            Ok(found)
+        })();
+        result.map_err(|e| self.fail(&conn, e))
+    }
+
+    /// Forgets boots whose clock was first found synchronised more than `age` before `now`.
+    /// Returns how many.
+    pub fn forget_boot_syncs_older_than(
+        &self,
+        age: Duration,
+        now: SystemTime,
+    ) -> Result<usize, StorageError> {
+        let cutoff = ms_before(now, age);
+        let conn = self.lock();
+        conn.execute("DELETE FROM boot_syncs WHERE wall_ms < ?1", [cutoff])
+            .map_err(|e| self.fail(&conn, e))
+    }
+
     pub fn stats(&self) -> Result<QueueStats, StorageError> {
         let conn = self.lock();
         let result = (|| -> rusqlite::Result<QueueStats> {

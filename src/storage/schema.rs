@@ -38,6 +38,15 @@ const MIGRATIONS: &[&str] = &[
         seen_ms INTEGER NOT NULL
     );
      CREATE INDEX receipts_by_time ON receipts (seen_ms);",
+    // 4: for each boot of the device, the first moment the kiosk found its wall clock
+    // synchronised: the boot-time clock then (ms since boot) and the wall clock. A batch
+    // holding responses of an earlier boot recorded before the clock was synchronised carries
+    // that boot's, so that the receiver can place them on true time after a reboot too.
+    "CREATE TABLE boot_syncs (
+        boot_id TEXT PRIMARY KEY,
+        boot_ms INTEGER NOT NULL,
+        wall_ms INTEGER NOT NULL
+    );",
 ];
 
 /// The newest store version this build can read and write.

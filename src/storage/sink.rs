@@ -6,15 +6,18 @@ use std::path::PathBuf;
 use std::sync::{mpsc, Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
-use crate::alarms::{AlarmKind, Alarms};
-use crate::config::Config;
 use crate::core::record::ResponseRecord;
-use crate::sink::{ResponseSink, StoreCallback, StoreError};
+use crate::files::config::Config;
+use crate::seams::alarms::{AlarmKind, Alarms};
+use crate::seams::sink::{ResponseSink, StoreCallback, StoreError};
 
 use super::{Queue, QueueOptions, StorageError};
 
 /// Share of the size limit above which staff are told the store is filling up.
 const NEARLY_FULL: f64 = 0.9;
+
+/// How long the first synchronised clock reading of each boot is remembered.
+const BOOT_SYNC_MEMORY: Duration = Duration::from_secs(365 * 24 * 3600);
 
 /// Opens the store named by the configuration, telling staff what start-up had to repair.
 pub fn open_store(config: &Config, alarms: &Alarms) -> Result<Arc<Queue>, StorageError> {
@@ -62,6 +65,14 @@ pub fn open_store(config: &Config, alarms: &Alarms) -> Result<Arc<Queue>, Storag
             "used receipts past their age window forgotten"
         ),
         Err(e) => tracing::warn!(error = %e, "could not forget old used receipts"),
+    }
+    // A boot's clock reading is sent for responses of that boot still waiting: after a year
+    // there are none worth placing.
+    if let Err(e) = opened
+        .queue
+        .forget_boot_syncs_older_than(BOOT_SYNC_MEMORY, std::time::SystemTime::now())
+    {
+        tracing::warn!(error = %e, "could not forget old boots' clock readings");
     }
     if opened.released_claims > 0 {
         tracing::info!(
@@ -273,7 +284,7 @@ impl ResponseSink for QueueSink {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::config::Config;
+    use crate::files::config::Config;
 
     fn config_at(path: &std::path::Path) -> Config {
         let mut config = Config::demo();
@@ -294,6 +305,7 @@ mod tests {
             mono: Duration::from_secs(1),
             wall: std::time::SystemTime::now(),
             wall_synchronized: true,
+            boot: None,
         };
         kiosk.handle(crate::core::visit::Event::Start, at);
         kiosk

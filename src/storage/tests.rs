@@ -1,6 +1,8 @@
 //! Tests that need the store's internals: migrations from an older layout, and records that
 //! can no longer be read.
 
+use std::time::{Duration, UNIX_EPOCH};
+
 use rusqlite::Connection;
 use uuid::Uuid;
 
@@ -25,6 +27,9 @@ fn record(n: u64) -> ResponseRecord {
             finished_mono_ms: 1000,
             visit_number: n,
             run_id: None,
+            boot_id: None,
+            started_boot_ms: None,
+            finished_boot_ms: None,
         },
         outcome: Outcome::Completed,
         service: None,
@@ -45,7 +50,7 @@ fn insert_v1(conn: &Connection, r: &ResponseRecord, state: &str, batch: Option<&
 
 #[test]
 fn a_version_1_store_is_migrated_to_the_latest_with_its_rows_intact() {
-    assert_eq!(LATEST_VERSION, 3);
+    assert_eq!(LATEST_VERSION, 4);
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("responses.db");
     {
@@ -173,7 +178,7 @@ fn a_version_2_store_with_a_receipt_code_is_migrated_and_remembers_new_receipts(
     drop(q);
 
     let conn = Connection::open(&path).unwrap();
-    assert_eq!(schema::user_version(&conn).unwrap(), 3);
+    assert_eq!(schema::user_version(&conn).unwrap(), LATEST_VERSION);
     let first: String = conn
         .query_row(
             "SELECT response_id FROM receipts WHERE transaction_key = 'hmac-sha256:aa'",
@@ -191,6 +196,49 @@ fn a_version_2_store_with_a_receipt_code_is_migrated_and_remembers_new_receipts(
     assert_eq!(q.forget_receipts_older_than(day * 31, now).unwrap(), 0);
     assert_eq!(q.forget_receipts_older_than(day * 31, later).unwrap(), 1);
     assert!(q.used_receipts(day * 31, now).unwrap().is_empty());
+}
+
+#[test]
+fn a_version_3_store_keeps_the_first_synchronised_reading_of_each_boot() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("responses.db");
+    {
+        let mut conn = Connection::open(&path).unwrap();
+        schema::migrate(&mut conn, 3).unwrap();
+    }
+    let q = Queue::open(&path).unwrap().queue;
+    let (boot, other) = (Uuid::from_u128(1), Uuid::from_u128(2));
+    let synced = UNIX_EPOCH + Duration::from_secs(1_795_425_730);
+    assert!(q
+        .remember_boot_sync(boot, Duration::from_millis(61_250), synced)
+        .unwrap());
+    // A later run of the same boot finds it kept and leaves it.
+    assert!(!q
+        .remember_boot_sync(
+            boot,
+            Duration::from_secs(3600),
+            synced + Duration::from_secs(3539)
+        )
+        .unwrap());
+    drop(q);
+    let q = Queue::open(&path).unwrap().queue;
+    let kept = q.boot_syncs(&[other, boot]).unwrap();
+    assert_eq!(
+        kept,
+        [earshot_protocol::BootSync {
+            boot_id: boot,
+            boot_ms: 61_250,
+            at: "2026-11-23T09:22:10.000Z".into()
+        }]
+    );
+    let year = Duration::from_secs(365 * 24 * 3600);
+    assert_eq!(q.forget_boot_syncs_older_than(year, synced).unwrap(), 0);
+    assert_eq!(
+        q.forget_boot_syncs_older_than(year, synced + year * 2)
+            .unwrap(),
+        1
+    );
+    assert!(q.boot_syncs(&[boot]).unwrap().is_empty());
 }
 
 #[test]

@@ -16,8 +16,8 @@ use earshot_protocol::{DeviceClock, DeviceStatus, ItemStatus};
 use tokio::sync::Notify;
 use uuid::Uuid;
 
-use crate::alarms::{AlarmKind, Alarms};
-use crate::config::Config;
+use crate::files::config::Config;
+use crate::seams::alarms::{AlarmKind, Alarms};
 use crate::storage::{Batch, Queue};
 use backoff::Backoff;
 use client::{check_server_url, Client, ClientSettings, SendError};
@@ -107,6 +107,8 @@ pub struct Uploader {
     /// responses) so the collector's idempotency key means the same thing each time.
     held: Option<Batch>,
     last_error: Option<String>,
+    /// This boot's first synchronised clock reading is in the queue's database.
+    boot_sync_kept: std::sync::atomic::AtomicBool,
 }
 
 /// Runs queue work on tokio's blocking threads: SQLite waits for the disk.
@@ -136,6 +138,7 @@ impl Uploader {
             alarms,
             held: None,
             last_error: None,
+            boot_sync_kept: std::sync::atomic::AtomicBool::new(false),
         })
     }
 
@@ -153,10 +156,55 @@ impl Uploader {
         }
     }
 
-    /// The device's status as sent with each batch and heartbeat.
+    /// The device's status as sent with each heartbeat.
     pub async fn status(&self, queue: &Arc<Queue>) -> DeviceStatus {
+        self.status_with(queue, Vec::new()).await
+    }
+
+    /// The device's status as sent with `batch`: with what the device remembers of the
+    /// clocks of earlier boots that responses in it were recorded in before their clock was
+    /// synchronised, so that the collector can place them.
+    pub async fn status_for(&self, queue: &Arc<Queue>, batch: &Batch) -> DeviceStatus {
+        let current = crate::system::clock::boot_id();
+        let mut boots: Vec<Uuid> = batch
+            .records
+            .iter()
+            .filter(|r| !r.clock.synchronized)
+            .filter_map(|r| r.clock.boot_id)
+            .filter(|b| Some(*b) != current)
+            .collect();
+        boots.sort_unstable();
+        boots.dedup();
+        let earlier = if boots.is_empty() {
+            Vec::new()
+        } else {
+            on_disk(queue, move |q| q.boot_syncs(&boots))
+                .await
+                .unwrap_or_else(|e| {
+                    tracing::warn!(error = %e, "could not read earlier boots' clock readings");
+                    Vec::new()
+                })
+        };
+        self.status_with(queue, earlier).await
+    }
+
+    async fn status_with(
+        &self,
+        queue: &Arc<Queue>,
+        earlier_boots: Vec<earshot_protocol::BootSync>,
+    ) -> DeviceStatus {
         let stats = on_disk(queue, |q| q.stats()).await.unwrap_or_default();
+        // Whether the clock is synchronised is asked first: when it becomes so, the clock is
+        // set before the marker appears, so the readings after it are of the set clock.
+        let synchronized = crate::system::clock::wall_synchronized();
+        // Read together: with `synchronized`, the wall clock and the boot-time clock at one
+        // moment place the boot's readings on true time.
         let now = SystemTime::now();
+        let boot = crate::system::clock::boot_reading();
+        let mono_ms = crate::system::clock::since_start().as_millis() as u64;
+        if let (true, Some(boot)) = (synchronized, boot) {
+            self.keep_boot_sync(queue, boot, now).await;
+        }
         let now_ms = now
             .duration_since(UNIX_EPOCH)
             .map(|d| d.as_millis() as i64)
@@ -172,7 +220,7 @@ impl Uploader {
             dead_letters: stats.dead,
             scanner: (self.facts.scanner)(),
             hardware: self.facts.hardware.clone(),
-            uptime_s: crate::clock::since_start().as_secs(),
+            uptime_s: crate::system::clock::since_start().as_secs(),
             last_error: self.last_error.clone(),
             alarms: self
                 .alarms
@@ -182,10 +230,41 @@ impl Uploader {
                 .collect(),
             clock: DeviceClock {
                 sent_at: crate::core::record::rfc3339(now),
-                synchronized: crate::clock::wall_synchronized(),
-                run_id: crate::clock::run_id(),
-                mono_ms: crate::clock::since_start().as_millis() as u64,
+                synchronized,
+                run_id: crate::system::clock::run_id(),
+                mono_ms,
+                boot_id: boot.map(|b| b.id),
+                boot_ms: boot.map(|b| b.elapsed.as_millis() as u64),
+                earlier_boots,
             },
+        }
+    }
+
+    /// Keeps this boot's first synchronised clock reading in the queue's database (once per
+    /// run; a reading from an earlier run of the same boot stays), for a later boot to send.
+    async fn keep_boot_sync(
+        &self,
+        queue: &Arc<Queue>,
+        boot: crate::system::clock::BootReading,
+        now: SystemTime,
+    ) {
+        use std::sync::atomic::Ordering;
+        if self.boot_sync_kept.load(Ordering::Relaxed) {
+            return;
+        }
+        match on_disk(queue, move |q| {
+            q.remember_boot_sync(boot.id, boot.elapsed, now)
+        })
+        .await
+        {
+            Ok(new) => {
+                self.boot_sync_kept.store(true, Ordering::Relaxed);
+                if new {
+                    tracing::info!(boot = %boot.id, boot_ms = boot.elapsed.as_millis() as u64,
+                        "the clock is synchronised; this boot's clock reading is kept for responses recorded before");
+                }
+            }
+            Err(e) => tracing::warn!(error = %e, "could not keep this boot's clock reading"),
         }
     }
 
@@ -273,10 +352,10 @@ impl Uploader {
                 }
             }
         }
-        let status = self.status(queue).await;
         let Some(batch) = self.held.as_ref() else {
             return Pass::Empty;
         };
+        let status = self.status_for(queue, batch).await;
         let (batch_id, count) = (batch.id, batch.records.len());
         let result = self
             .client
@@ -429,14 +508,14 @@ pub fn spawn(mut uploader: Uploader, queue: QueueSource, wake: Arc<Notify>) -> s
             }
         };
         runtime.block_on(async move {
-            if crate::service::watchdog_interval().is_some() {
+            if crate::system::service::watchdog_interval().is_some() {
                 // Runs between the upload loop's awaits: if a pass ever blocks the runtime,
                 // the beats stop and systemd restarts the kiosk.
                 tokio::spawn(async {
-                    let mut beat = tokio::time::interval(crate::service::BEAT);
+                    let mut beat = tokio::time::interval(crate::system::service::BEAT);
                     loop {
                         beat.tick().await;
-                        crate::service::liveness().uploader_beat();
+                        crate::system::service::liveness().uploader_beat();
                     }
                 });
             }

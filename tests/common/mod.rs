@@ -6,12 +6,12 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
-use earshot::alarms::Alarms;
 use earshot::core::record::ResponseRecord;
 use earshot::core::survey::{self, Survey};
 use earshot::core::visit::DeviceIds;
 use earshot::hardware::SimulatedHardware;
-use earshot::sink::ResponseSink;
+use earshot::seams::alarms::Alarms;
+use earshot::seams::sink::ResponseSink;
 use earshot::storage::{Queue, QueueSink};
 use earshot::ui::{KioskParts, KioskUi};
 use i_slint_backend_testing::{ElementHandle, TestingBackend, TestingBackendOptions};
@@ -59,13 +59,13 @@ pub fn receipt_url(txn: &str) -> String {
 }
 
 pub fn demo_survey(name: &str) -> Arc<Survey> {
-    let text = earshot::config::demo_survey(name).expect("a built-in survey");
+    let text = earshot::files::config::demo_survey(name).expect("a built-in survey");
     Arc::new(survey::parse(text, name).expect("the demo survey is valid"))
 }
 
 /// The kiosk's configuration from the text of a config file.
-pub fn config(text: &str) -> earshot::config::Config {
-    earshot::config::Config::parse(text, Path::new("earshot.toml")).expect("a valid config")
+pub fn config(text: &str) -> earshot::files::config::Config {
+    earshot::files::config::Config::parse(text, Path::new("earshot.toml")).expect("a valid config")
 }
 
 pub struct TestKiosk {
@@ -97,7 +97,7 @@ impl TestKiosk {
     ) -> TestKiosk {
         Self::build(
             demo_survey(survey_name),
-            &earshot::config::Config::demo(),
+            &earshot::files::config::Config::demo(),
             sink,
             responses,
             dir,
@@ -106,7 +106,7 @@ impl TestKiosk {
 
     /// A kiosk showing `survey` under `config` (the parts the UI takes from the
     /// configuration, as `earshot run` composes them), storing to a fresh response file.
-    pub fn configured(survey: Arc<Survey>, config: &earshot::config::Config) -> TestKiosk {
+    pub fn configured(survey: Arc<Survey>, config: &earshot::files::config::Config) -> TestKiosk {
         let dir = tempfile::tempdir().unwrap();
         let responses = dir.path().join("responses.db");
         Self::build(
@@ -120,7 +120,7 @@ impl TestKiosk {
 
     pub fn build(
         survey: Arc<Survey>,
-        config: &earshot::config::Config,
+        config: &earshot::files::config::Config,
         sink: Arc<dyn ResponseSink>,
         responses: PathBuf,
         dir: tempfile::TempDir,
@@ -254,7 +254,11 @@ pub fn read_records(path: &Path) -> Vec<ResponseRecord> {
 /// The kiosk's real response store at `path`, as its sink.
 pub fn queue_sink(path: &Path) -> QueueSink {
     let queue = Queue::open(path).unwrap().queue;
-    QueueSink::start(Arc::new(queue), earshot::alarms::Alarms::default(), 0)
+    QueueSink::start(
+        Arc::new(queue),
+        earshot::seams::alarms::Alarms::default(),
+        0,
+    )
 }
 
 /// Lets Slint build what changed properties call for (repeated elements are instantiated

@@ -24,7 +24,8 @@ use uuid::Uuid;
 use super::error::{blocking, ApiError};
 use super::extract::{AuthenticatedDevice, IdempotencyKey, RequestBody, OVER_LIMIT};
 use super::AppState;
-use crate::ingest::{judge, Sender};
+use crate::clocks::BootClocks;
+use crate::ingest::{boots_to_look_up, judge_with, Sender};
 use crate::status::ReportedStatus;
 use crate::store::IngestOutcome;
 
@@ -165,7 +166,25 @@ async fn post_batch(
             device_id: &device.id,
             site: &device.site,
         };
-        let judged = judge(&responses, sender, &batch.status, now, &worker.surveys);
+        // What is kept of the boots of responses recorded before the device's clock was
+        // synchronised, to place them on true time.
+        let boots = boots_to_look_up(&responses);
+        let known = if boots.is_empty() {
+            BootClocks::default()
+        } else {
+            worker
+                .store
+                .boot_clocks(&device.id, &boots)
+                .map_err(ApiError::unavailable)?
+        };
+        let judged = judge_with(
+            &responses,
+            sender,
+            &batch.status,
+            now,
+            &worker.surveys,
+            &known,
+        );
         drop(responses);
         let status = ReportedStatus::from_wire(batch.status);
         if status.refused_alarms() > 0 {

@@ -13,6 +13,7 @@ use uuid::Uuid;
 
 use earshot_protocol::{DeviceId, SiteId};
 
+use crate::clocks::{BootClocks, SyncedReading};
 use crate::ingest::{Accepted, Judged};
 use crate::status::ReportedStatus;
 
@@ -122,12 +123,17 @@ pub trait Store: Accounts + Cases + PersonalData + Results + Send + Sync + 'stat
         status: &ReportedStatus,
         now: SystemTime,
     ) -> Result<IngestOutcome, StoreError>;
+    /// Keeps the device's status as its latest, and the synchronised clock readings it gives
+    /// (as `ingest` does for a batch's status).
     fn record_status(
         &self,
         device: &Device,
         status: &ReportedStatus,
         now: SystemTime,
     ) -> Result<(), StoreError>;
+    /// The synchronised readings kept for these boots of the device (`clocks`): the earliest
+    /// of each, from any request stored before. Boots with none are left out.
+    fn boot_clocks(&self, device_id: &str, boots: &[Uuid]) -> Result<BootClocks, StoreError>;
     fn devices(&self) -> Result<Vec<DeviceRow>, StoreError>;
     /// Hands `each` the responses whose (true) start is at or after `since`, oldest first,
     /// one at a time as they are read, so that memory stays that of one response however many
@@ -341,6 +347,36 @@ fn insert_response(
 
 fn status_json(status: &ReportedStatus) -> String {
     serde_json::to_string(status.status()).unwrap_or_else(|_| "null".into())
+}
+
+/// Keeps the synchronised clock readings a status received at `now` gives, each only if it
+/// is the first of its boot or earlier than the one kept.
+fn remember_boot_clocks(
+    conn: &Connection,
+    device_id: &str,
+    status: &ReportedStatus,
+    now: SystemTime,
+) -> rusqlite::Result<()> {
+    for (boot, reading) in crate::clocks::synchronised_readings(&status.status().clock, now) {
+        let Ok(boot_ms) = i64::try_from(reading.boot_ms) else {
+            continue;
+        };
+        conn.prepare_cached(
+            "INSERT INTO boot_clocks (device_id, boot_id, boot_ms, wall_ms, received_at)
+             VALUES (?1, ?2, ?3, ?4, ?5)
+             ON CONFLICT (device_id, boot_id) DO UPDATE SET boot_ms = excluded.boot_ms,
+                 wall_ms = excluded.wall_ms, received_at = excluded.received_at
+             WHERE excluded.boot_ms < boot_clocks.boot_ms",
+        )?
+        .execute(params![
+            device_id,
+            boot.to_string(),
+            boot_ms,
+            reading.wall_ms,
+            rfc3339(now)
+        ])?;
+    }
+    Ok(())
 }
 
 impl Store for SqliteStore {
@@ -589,6 +625,7 @@ impl Store for SqliteStore {
                 params![now_text, status_json(status), device.id],
             )
             .map_err(|e| e.to_string())?;
+            remember_boot_clocks(&tx, &device.id, status, now).map_err(|e| e.to_string())?;
             tx.commit().map_err(|e| e.to_string())?;
             Ok(IngestOutcome::Stored(reply))
         })();
@@ -601,13 +638,41 @@ impl Store for SqliteStore {
         status: &ReportedStatus,
         now: SystemTime,
     ) -> Result<(), StoreError> {
+        let mut conn = self.lock();
+        let result = (|| -> rusqlite::Result<()> {
+            let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+            tx.execute(
+                "UPDATE devices SET last_seen_at = ?1, last_status_json = ?2 WHERE id = ?3",
+                params![rfc3339(now), status_json(status), device.id],
+            )?;
+            remember_boot_clocks(&tx, &device.id, status, now)?;
+            tx.commit()
+        })();
+        result.map_err(|e| self.fail(e))
+    }
+
+    fn boot_clocks(&self, device_id: &str, boots: &[Uuid]) -> Result<BootClocks, StoreError> {
         let conn = self.lock();
-        conn.execute(
-            "UPDATE devices SET last_seen_at = ?1, last_status_json = ?2 WHERE id = ?3",
-            params![rfc3339(now), status_json(status), device.id],
-        )
-        .map(|_| ())
-        .map_err(|e| self.fail(e))
+        let result = (|| -> rusqlite::Result<BootClocks> {
+            let mut known = BootClocks::default();
+            let mut stmt = conn.prepare_cached(
+                "SELECT boot_ms, wall_ms FROM boot_clocks WHERE device_id = ?1 AND boot_id = ?2",
+            )?;
+            for boot in boots {
+                let found: Option<(i64, i64)> = stmt
+                    .query_row(params![device_id, boot.to_string()], |r| {
+                        Ok((r.get(0)?, r.get(1)?))
+                    })
+                    .optional()?;
+                if let Some((boot_ms, wall_ms)) = found {
+                    if let Ok(boot_ms) = u64::try_from(boot_ms) {
+                        known.learn(*boot, SyncedReading { boot_ms, wall_ms });
+                    }
+                }
+            }
+            Ok(known)
+        })();
+        result.map_err(|e| self.fail(e))
     }
 
     fn devices(&self) -> Result<Vec<DeviceRow>, StoreError> {
@@ -811,6 +876,59 @@ mod tests {
                 ("site-b".to_string(), Some("site-a".to_string()))
             ]
         );
+    }
+
+    #[test]
+    fn the_earliest_synchronised_reading_of_each_boot_is_kept_per_device() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = SqliteStore::open(&dir.path().join("c.db")).unwrap();
+        let now = humantime::parse_rfc3339("2026-11-23T12:00:00Z").unwrap();
+        let code = store
+            .create_enrollment_code(&site("s"), now + Duration::from_secs(60))
+            .unwrap();
+        let enrolled = store
+            .enroll(&code, &id("k"), None, false, now)
+            .unwrap()
+            .unwrap();
+        let device = store.authenticate(&enrolled.token).unwrap().unwrap();
+        let boot = Uuid::from_u128(0x6c1e0c1a_3b1f_4a53_9a55_1f3bd1c0e0aa);
+        let status = |boot_ms: u64, at: &str, synchronized: bool| {
+            ReportedStatus::from_wire(
+                serde_json::from_value(serde_json::json!({
+                    "app_version": "0.1.0", "survey_id": "s", "survey_version": "1",
+                    "queue_depth": 0, "oldest_unsent_age_s": null, "dead_letters": 0,
+                    "scanner": "x", "hardware": "x", "uptime_s": 1, "last_error": null,
+                    "alarms": [],
+                    "clock": {"sent_at": at, "synchronized": synchronized,
+                              "run_id": Uuid::nil(), "mono_ms": 1,
+                              "boot_id": boot, "boot_ms": boot_ms}
+                }))
+                .unwrap(),
+            )
+        };
+        for (boot_ms, at, synchronized) in [
+            (900_000, "2026-11-23T11:45:00Z", true),
+            (120_000, "2026-11-23T11:32:00Z", true),
+            (1_000_000, "2026-11-23T11:46:40Z", true),
+            // Not synchronised: its wall clock places nothing.
+            (60_000, "1970-01-01T00:01:00Z", false),
+        ] {
+            store
+                .record_status(&device, &status(boot_ms, at, synchronized), now)
+                .unwrap();
+        }
+        let known = store.boot_clocks("k", &[boot, Uuid::from_u128(7)]).unwrap();
+        assert_eq!(known.len(), 1);
+        let wall = humantime::parse_rfc3339("2026-11-23T11:32:00Z").unwrap();
+        assert_eq!(
+            known.get(boot),
+            Some(SyncedReading {
+                boot_ms: 120_000,
+                wall_ms: unix_ms(wall)
+            })
+        );
+        // Another device's boots are its own.
+        assert!(store.boot_clocks("other", &[boot]).unwrap().is_empty());
     }
 
     #[test]

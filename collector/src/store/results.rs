@@ -622,6 +622,9 @@ mod tests {
                     finished_mono_ms: 1,
                     visit_number: i + 1,
                     run_id: None,
+                    boot_id: None,
+                    started_boot_ms: None,
+                    finished_boot_ms: None,
                 },
                 outcome: [
                     Outcome::Completed,

@@ -308,6 +308,21 @@ pub const MIGRATIONS: &[Migration] = &[
         );",
         then: None,
     },
+    // 11: the earliest reading of each boot of a device taken while its clock was
+    // synchronised (`clocks`): the device's boot-time clock and the true time then. It places
+    // responses recorded in that boot before the clock was synchronised, whichever later
+    // request brings them.
+    Migration {
+        sql: "CREATE TABLE boot_clocks (
+            device_id TEXT NOT NULL,
+            boot_id TEXT NOT NULL,
+            boot_ms INTEGER NOT NULL,
+            wall_ms INTEGER NOT NULL,
+            received_at TEXT NOT NULL,
+            PRIMARY KEY (device_id, boot_id)
+        ) WITHOUT ROWID;",
+        then: None,
+    },
 ];
 
 /// Writes what results ask about one stored response: its columns and its child rows. The

@@ -1,0 +1,252 @@
+//! `earshot provision`: enrolment with a collector by a one-time code, for facilities staff.
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use earshot_protocol::text::visible;
+use earshot_protocol::{DeviceId, DeviceToken, EnrollReply, EnrollRequest, SiteId};
+
+use crate::app::uploader::runtime;
+use crate::files::config::{Config, TrackingUrl, SYSTEM_CONFIG_PATH};
+use crate::upload::client::{check_server_url, Client, ClientSettings, SendError};
+use crate::upload::token;
+
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// The collector, e.g. https://feedback.example.org
+    #[arg(long)]
+    pub server: String,
+    /// The one-time enrolment code
+    #[arg(long)]
+    pub code: String,
+    /// The site this device stands in; refused if the code was made for another
+    #[arg(long)]
+    pub site: Option<String>,
+    /// Move this device to the code's site when its id is enrolled at another site
+    /// (without it, the collector refuses and nothing changes)
+    #[arg(long)]
+    pub reassign: bool,
+}
+
+pub fn run(args: &Args, config_path: Option<&Path>) -> Result<ExitCode, String> {
+    provision(
+        config_path,
+        &args.server,
+        &args.code,
+        args.site.as_deref(),
+        args.reassign,
+    )
+}
+
+/// This machine's name, a sensible device id for a first configuration.
+fn hostname() -> String {
+    std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .map(|h| h.trim().to_string())
+        .ok()
+        .filter(|h| !h.is_empty())
+        .unwrap_or_else(|| "earshot-kiosk".into())
+}
+
+/// Enrols the device with the collector: exchanges the one-time code for a device token,
+/// keeps the token in the state directory (mode 0600), and writes the server and the
+/// collector's tracking page for visitors (or, when it has none, no tracking page) into the
+/// config file, keeping its comments and everything else in it. The reply is judged whole before
+/// anything is written: a reply that is not a well-formed enrolment of this device writes
+/// neither the token, nor the receipt secret, nor the config. A device id enrolled at another
+/// site moves to the code's site only with `reassign`.
+fn provision(
+    config_path: Option<&Path>,
+    server: &str,
+    code: &str,
+    site: Option<&str>,
+    reassign: bool,
+) -> Result<ExitCode, String> {
+    let server_url = check_server_url(server)?;
+    let config_path: PathBuf = config_path
+        .map(Path::to_path_buf)
+        .unwrap_or_else(|| PathBuf::from(SYSTEM_CONFIG_PATH));
+    let existing = match std::fs::read_to_string(&config_path) {
+        Ok(text) => Some(text),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
+        Err(e) => return Err(format!("cannot read {}: {e}", config_path.display())),
+    };
+    let (config, mut doc) = match &existing {
+        Some(text) => (
+            Config::parse(text, &config_path).map_err(|e| e.to_string())?,
+            text.parse::<toml_edit::DocumentMut>()
+                .map_err(|e| format!("{}: {e}", config_path.display()))?,
+        ),
+        None => (Config::demo(), toml_edit::DocumentMut::new()),
+    };
+    let client = Client::new(&ClientSettings {
+        server: server_url.clone(),
+        ca_file: config.upload.ca_file.clone(),
+        connect_timeout: std::time::Duration::from_secs(config.upload.connect_timeout_s),
+        request_timeout: std::time::Duration::from_secs(config.upload.request_timeout_s),
+    })?;
+    // A device id left empty (the package's config), or no config yet, becomes the machine's
+    // hostname: unique in a fleet whose Pis were named, where a shared default would let
+    // kiosks take over each other's enrolment.
+    let configured = existing.is_some().then(|| config.device.id.trim());
+    let device_id = match configured.filter(|id| !id.is_empty()) {
+        Some(id) => DeviceId::parse(id).map_err(|e| {
+            format!(
+                "{e}. Fix: change `[device] id` in {} to a name such as library-lobby-1",
+                config_path.display()
+            )
+        })?,
+        None => {
+            let name = hostname();
+            DeviceId::parse(&name).map_err(|e| {
+                format!(
+                    "this machine's name cannot be the device id: {e}. Fix: set `[device] id` in {} to a name such as library-lobby-1",
+                    config_path.display()
+                )
+            })?
+        }
+    };
+    let site = site
+        .map(|s| SiteId::parse(s.trim()))
+        .transpose()
+        .map_err(|e| format!("--site cannot be used: {e}"))?;
+    let request = EnrollRequest {
+        code: code.trim().to_string(),
+        device_id: device_id.to_string(),
+        site: site.map(|s| s.to_string()),
+        reassign,
+    };
+    let reply = runtime()?
+        .block_on(client.enroll(&request))
+        .map_err(|e| match e {
+            // 409 at enrolment: the device id is enrolled at another site.
+            SendError::Unauthorized(m) | SendError::Refused(m) | SendError::InProgress(m) => {
+                format!("enrolment refused: {m}")
+            }
+            other => format!(
+                "cannot reach the collector at {server_url}: {}",
+                other.message()
+            ),
+        })?;
+    let reply = check_enrolment(&reply, &device_id).map_err(|problem| {
+        format!(
+            "{problem}; nothing was written. Fix: check that --server {} is your Earshot collector",
+            server_url.as_str().trim_end_matches('/')
+        )
+    })?;
+    let token_path = config.token_path();
+    token::write(&token_path, reply.token.as_str())?;
+    crate::files::hand_to_service_user(&[&token_path])?;
+    let secret_note = match &reply.receipt_secret {
+        Some(secret) => {
+            crate::files::receipt_secret::write(&config.receipt_secret_path(), secret)?;
+            crate::files::hand_to_service_user(&[&config.receipt_secret_path()])?;
+            format!(
+                "; the deployment's receipt secret is in {}",
+                config.receipt_secret_path().display()
+            )
+        }
+        None => String::new(),
+    };
+    doc["device"]["id"] = toml_edit::value(reply.device_id.as_str());
+    doc["device"]["site"] = toml_edit::value(reply.site.as_str());
+    doc["upload"]["server"] = toml_edit::value(server_url.as_str().trim_end_matches('/'));
+    // The collector's tracking page, or none: a key left from an earlier collector would
+    // send visitors to a page that no longer knows them.
+    match &reply.tracking_url {
+        Some(url) => doc["upload"]["tracking_url"] = toml_edit::value(url.as_str()),
+        None => {
+            if let Some(upload) = doc
+                .get_mut("upload")
+                .and_then(toml_edit::Item::as_table_like_mut)
+            {
+                upload.remove("tracking_url");
+            }
+        }
+    }
+    let text = doc.to_string();
+    // Refuse to write a file the kiosk would then not start with.
+    Config::parse(&text, &config_path).map_err(|e| e.to_string())?;
+    crate::files::config::write(&config_path, &text)?;
+    outln!(
+        "enrolled device {} at site {} with {}",
+        reply.device_id,
+        reply.site,
+        server_url.as_str().trim_end_matches('/')
+    );
+    outln!(
+        "device token kept in {} (readable by this user only){secret_note}",
+        token_path.display()
+    );
+    match &reply.tracking_url {
+        Some(url) => outln!(
+            "the thanks screen links visitors to the collector's tracking page {}",
+            url.as_str()
+        ),
+        None => outln!(
+            "the collector has no tracking page for visitors; the thanks screen links to the survey's [thanks] tracking_url, if it has one"
+        ),
+    }
+    outln!("configuration written to {}", config_path.display());
+    Ok(ExitCode::SUCCESS)
+}
+
+/// An enrolment reply found well formed: every value is what its type says.
+#[derive(Debug)]
+struct Enrolment {
+    device_id: DeviceId,
+    site: SiteId,
+    token: DeviceToken,
+    /// 64 hex digits.
+    receipt_secret: Option<String>,
+    /// The collector's tracking page for visitors.
+    tracking_url: Option<TrackingUrl>,
+}
+
+/// Judges a collector's enrolment reply for `asked`. The reply comes from the network: each
+/// value is checked before it reaches a file, a terminal or a header, and shown through
+/// [`visible`] when refused. The token is never shown.
+fn check_enrolment(reply: &EnrollReply, asked: &DeviceId) -> Result<Enrolment, String> {
+    let device_id = DeviceId::parse(&reply.device_id).map_err(|e| {
+        format!(
+            "the collector's reply sets device \"{}\" which is not a valid device id: {e}",
+            visible(&reply.device_id)
+        )
+    })?;
+    if device_id != *asked {
+        return Err(format!(
+            "the collector's reply enrols device \"{device_id}\", but this device asked as \"{asked}\""
+        ));
+    }
+    let site = SiteId::parse(&reply.site).map_err(|e| {
+        format!(
+            "the collector's reply sets site \"{}\" which is not a valid site id: {e}",
+            visible(&reply.site)
+        )
+    })?;
+    let token = DeviceToken::parse(&reply.token).map_err(|e| {
+        format!("the collector's reply gives a device token that cannot be used: {e}")
+    })?;
+    let receipt_secret = match &reply.receipt_secret {
+        None => None,
+        Some(secret) => Some(
+            crate::files::receipt_secret::check_provisioned(secret).map_err(|e| {
+                format!("the collector's reply gives a receipt secret that cannot be used: {e}")
+            })?,
+        ),
+    };
+    let tracking_url = reply
+        .tracking_url
+        .as_deref()
+        .map(TrackingUrl::parse)
+        .transpose()
+        .map_err(|e| {
+            format!("the collector's reply gives a tracking page that cannot be used: {e}")
+        })?;
+    Ok(Enrolment {
+        device_id,
+        site,
+        token,
+        receipt_secret,
+        tracking_url,
+    })
+}
