@@ -12,13 +12,13 @@ use std::time::Duration;
 
 use slint::ComponentHandle;
 
-use crate::seams::alarms::{AlarmKind, Alarms};
 use crate::core::receipt::ReceiptRules;
 use crate::core::record::{Outcome, ResponseRecord};
 use crate::core::step_view;
 use crate::core::survey::Survey;
 use crate::core::visit::{self, DeviceIds, Event, Kiosk};
 use crate::hardware::{Hardware, StatusLight};
+use crate::seams::alarms::{AlarmKind, Alarms};
 use crate::seams::scan::ScanSource;
 use crate::seams::sink::ResponseSink;
 
@@ -87,9 +87,11 @@ impl KioskUi {
         let liveness = slint::Timer::default();
         if crate::system::service::watchdog_interval().is_some() {
             crate::system::service::liveness().ui_beat();
-            liveness.start(slint::TimerMode::Repeated, crate::system::service::BEAT, || {
-                crate::system::service::liveness().ui_beat()
-            });
+            liveness.start(
+                slint::TimerMode::Repeated,
+                crate::system::service::BEAT,
+                || crate::system::service::liveness().ui_beat(),
+            );
         }
         Ok(KioskUi {
             window,
@@ -285,7 +287,12 @@ impl Bridge {
         self.sink.submit(record, done);
     }
 
-    fn stored(self: &Rc<Self>, id: uuid::Uuid, outcome: Outcome, result: crate::seams::sink::StoreResult) {
+    fn stored(
+        self: &Rc<Self>,
+        id: uuid::Uuid,
+        outcome: Outcome,
+        result: crate::seams::sink::StoreResult,
+    ) {
         match &result {
             Ok(()) => {
                 tracing::info!(response = %id, "response stored");

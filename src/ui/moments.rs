@@ -74,10 +74,12 @@ impl BootClock {
     fn read(&self, mono: Duration) -> Option<crate::system::clock::BootReading> {
         match self {
             BootClock::Device => crate::system::clock::boot_reading(),
-            BootClock::Following { base, mono: then } => base.map(|b| crate::system::clock::BootReading {
-                elapsed: b.elapsed + mono.saturating_sub(*then),
-                ..b
-            }),
+            BootClock::Following { base, mono: then } => {
+                base.map(|b| crate::system::clock::BootReading {
+                    elapsed: b.elapsed + mono.saturating_sub(*then),
+                    ..b
+                })
+            }
         }
     }
 }

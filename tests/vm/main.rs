@@ -376,7 +376,10 @@ impl Run {
                 let status = props.get("StatusText").cloned().unwrap_or_default();
                 let active = vm.sh_status("systemctl is-active earshot.service")?.1;
                 if active.trim() == "active" && !status.is_empty() {
-                    let pid = props.get("MainPID").and_then(|p| p.parse().ok()).unwrap_or(0);
+                    let pid = props
+                        .get("MainPID")
+                        .and_then(|p| p.parse().ok())
+                        .unwrap_or(0);
                     self.pass(&format!(
                         "systemd started the kiosk and it reported ready ({when}: \"{status}\")"
                     ));
