@@ -22,6 +22,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+use crate::core::problem::Problem;
 use crate::files::config::{Config, ConfigSource};
 use crate::seams::alarms::Alarms;
 
@@ -85,14 +86,14 @@ pub fn main() -> ExitCode {
     }
 }
 
-fn run_command(cli: Cli) -> Result<ExitCode, String> {
+fn run_command(cli: Cli) -> Result<ExitCode, Problem> {
     let command = match cli.command {
         Command::CheckSurvey(args) => return Ok(check_survey::run(&args)),
         // The config file may not exist yet: provisioning writes it.
         Command::Provision(args) => return provision::run(&args, cli.config.as_deref()),
         other => other,
     };
-    let (config, source) = Config::load(cli.config.as_deref()).map_err(|e| e.to_string())?;
+    let (config, source) = Config::load(cli.config.as_deref())?;
     tracing::info!(config = %source, device = %config.device.id, site = %config.device.site, "configuration");
     let loaded = Loaded {
         config,
@@ -103,9 +104,9 @@ fn run_command(cli: Cli) -> Result<ExitCode, String> {
         Command::CheckSurvey(_) | Command::Provision(_) => unreachable!("handled above"),
         Command::Run(args) => run::run(args, loaded),
         Command::Simulate(args) => simulate::run(args, &loaded),
-        Command::Queue(args) => queue::run(args, &loaded.config),
+        Command::Queue(args) => queue::run(args, &loaded.config.storage),
         Command::Upload(args) => upload::run(&args, &loaded),
-        Command::TouchRotation(args) => touch_rotation::run(&args, &loaded.config),
+        Command::TouchRotation(args) => touch_rotation::run(&args, &loaded.config.display),
         Command::Scanner(args) => scanner::run(args, &loaded),
         Command::Screenshot(args) => screenshot::run(args, loaded),
     }

@@ -503,8 +503,8 @@ impl Generator {
             language,
             site_id: site.id.clone(),
             device_id: device_id.clone(),
-            started_at: humantime::format_rfc3339_millis(started).to_string(),
-            finished_at: humantime::format_rfc3339_millis(finished).to_string(),
+            started_at: earshot_protocol::time::rfc3339(started),
+            finished_at: earshot_protocol::time::rfc3339(finished),
             clock: ClockInfo {
                 synchronized: true,
                 started_mono_ms: mono_start,

@@ -26,6 +26,7 @@
 use std::collections::HashMap;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
+use earshot_protocol::time::parse_rfc3339;
 use earshot_protocol::{ClockInfo, DeviceClock};
 use uuid::Uuid;
 
@@ -111,7 +112,7 @@ pub fn synchronised_readings(
     received_at: SystemTime,
 ) -> Vec<(Uuid, SyncedReading)> {
     let plausible = |at: &str, boot_ms: u64| {
-        let wall = humantime::parse_rfc3339_weak(at).ok()?;
+        let wall = parse_rfc3339(at).ok()?;
         if wall < earliest_plausible() || wall > received_at + FUTURE_SLACK {
             return None;
         }
@@ -189,7 +190,7 @@ mod tests {
     }
 
     fn ms(s: &str) -> i64 {
-        at(s).duration_since(UNIX_EPOCH).unwrap().as_millis() as i64
+        earshot_protocol::time::unix_ms(at(s))
     }
 
     const RUN: Uuid = Uuid::from_u128(0x01a20769_6f40_7226_b63c_5ab791b7584a);

@@ -9,6 +9,7 @@
 use std::collections::HashSet;
 use std::time::SystemTime;
 
+use earshot_protocol::time::{parse_rfc3339, rfc3339};
 use earshot_protocol::{codes, DeviceStatus, Reason, ResponseRecord, MAX_RESPONSE_BYTES};
 use serde_json::value::RawValue;
 use uuid::Uuid;
@@ -261,8 +262,7 @@ fn judge_one(
         );
     }
     let parse = |field: &str, text: &str| {
-        humantime::parse_rfc3339_weak(text)
-            .map_err(|e| format!("{field} {text:?} is not an RFC 3339 time: {e}"))
+        parse_rfc3339(text).map_err(|e| format!("{field} {text:?} is not an RFC 3339 time: {e}"))
     };
     let (device_start, device_finish) = match (
         parse("started_at", &record.started_at),
@@ -301,7 +301,7 @@ fn judge_one(
                     "times {} – {} are impossible for a response received at {}",
                     record.started_at,
                     record.finished_at,
-                    humantime::format_rfc3339_millis(received_at)
+                    rfc3339(received_at)
                 ),
             );
         }

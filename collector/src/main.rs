@@ -16,6 +16,7 @@ use earshot_collector::serve::{connection_limit, serve, ServeSettings};
 use earshot_collector::store::Site;
 use earshot_collector::store::{SqliteStore, Store};
 use earshot_protocol::text::visible;
+use earshot_protocol::time::parse_rfc3339;
 use earshot_protocol::SiteId;
 
 #[derive(Parser)]
@@ -351,8 +352,8 @@ fn open(db: &std::path::Path) -> Result<Arc<SqliteStore>, String> {
 }
 
 fn parse_since(text: &str) -> Result<SystemTime, String> {
-    humantime::parse_rfc3339_weak(text)
-        .or_else(|_| humantime::parse_rfc3339_weak(&format!("{text}T00:00:00Z")))
+    parse_rfc3339(text)
+        .or_else(|_| parse_rfc3339(&format!("{text}T00:00:00Z")))
         .map_err(|_| {
             format!(
                 "--since {text:?}: give a date like 2026-11-01 or a time like 2026-11-01T09:00:00Z"

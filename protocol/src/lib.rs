@@ -1,16 +1,25 @@
 //! The wire protocol between the Earshot kiosk and its receiver (`earshot-collector`), and
-//! the response record both keep. Types only: no I/O, so the kiosk's pure core can use them
+//! the response record both keep. Types, with no I/O, so the kiosk's pure core can use them
 //! and the two sides cannot drift apart. docs/protocol.md describes the protocol in prose and
 //! docs/openapi.yaml formally.
+//!
+//! With them, the small helpers both sides and their tests share, kept once: times as records
+//! write them (`time`), secrets from the system's randomness (`random`), and records made by
+//! hand for tests (`testing`). Only `time::now_ms` and `random` read anything (the clock, the
+//! system's randomness); the core uses neither.
 
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 pub mod alarms;
 pub mod ids;
+pub mod random;
 pub mod record;
 pub mod reference;
+#[cfg(feature = "testing")]
+pub mod testing;
 pub mod text;
+pub mod time;
 
 pub use ids::{AlarmCode, DeviceId, DeviceToken, IdError, SiteId};
 pub use record::{Answer, AnswerValue, BootSpan, ClockInfo, Flags, Outcome, ResponseRecord};

@@ -9,15 +9,16 @@ EARSHOT_BUILD_PACKAGES=(pkg-config libudev-dev libinput-dev libxkbcommon-dev lib
 # (systemd-analyze, systemd-sysusers, systemd-tmpfiles) for the unit files in systemd/ and
 # collector/systemd/; Python's venv, for the Python tools below; a headless browser with
 # its WebDriver, which the collector's workspace tests drive; the fonts the device build
-# takes from the system (EARSHOT_DEVICE_FONT_PACKAGES), which tests/system_fonts.rs draws
-# with; and util-linux's unshare, for the tests that run a program as systemd would with its
-# standard error on the journal (tests/logging.rs).
+# takes from the system (EARSHOT_DEVICE_FONT_PACKAGES), which tests/kiosk/system_fonts.rs
+# draws with; and util-linux's unshare, for the tests that run a program as systemd would with
+# its standard error on the journal (tests/kiosk/logging.rs and
+# collector/tests/process/logging.rs).
 EARSHOT_DEVICE_FONT_PACKAGES=(fonts-noto-core fonts-droid-fallback)
 EARSHOT_TEST_PACKAGES=(xvfb xauth xdotool imagemagick socat systemd python3 python3-venv
   chromium chromium-driver "${EARSHOT_DEVICE_FONT_PACKAGES[@]}" util-linux)
-# Python tools tests/openapi.rs runs: PyYAML reads docs/openapi.yaml, openapi-spec-validator
-# checks it against OpenAPI 3.1. They go into a virtual environment of the project's own,
-# target/python-tools, so that no system Python is changed.
+# Python tools tests/library/openapi.rs runs: PyYAML reads docs/openapi.yaml,
+# openapi-spec-validator checks it against OpenAPI 3.1. They go into a virtual environment of
+# the project's own, target/python-tools, so that no system Python is changed.
 EARSHOT_PYTHON_TOOLS=(pyyaml openapi-spec-validator)
 EARSHOT_PYTHON_VENV=target/python-tools
 
@@ -33,6 +34,25 @@ ensure_python_tools() {
 }
 # What scripts/bench adds: Python (with ctypes and Xlib) watches the screen for the first frame.
 EARSHOT_BENCH_PACKAGES=(python3)
+
+# Stops before a build that would run out of disk: cargo then fails at some random crate
+# with "No space left on device", long after starting. `ensure_disk_space GIB WHAT DIR`: a
+# cold build of WHAT leaves about GIB gibibytes in DIR; what DIR already holds counts
+# towards it (a warm build adds little).
+ensure_disk_space() {
+  local want_gib=$1 what=$2 dir=$3
+  mkdir -p "$dir"
+  local have_kib used_kib need_kib
+  have_kib=$(df --output=avail -k "$dir" | tail -1 | tr -d ' ')
+  used_kib=$(du -sk "$dir" 2>/dev/null | cut -f1)
+  need_kib=$(( want_gib * 1024 * 1024 - used_kib ))
+  if [ "$need_kib" -gt "$have_kib" ]; then
+    echo "Not enough disk space for $what: $dir needs about $(( need_kib / 1024 / 1024 + 1 )) GiB more," >&2
+    echo "and $(df -h --output=avail "$dir" | tail -1 | tr -d ' ') is free on its file system ($(df --output=target "$dir" | tail -1))." >&2
+    echo "Free some space (\`cargo clean\` empties target/), or set CARGO_TARGET_DIR to a folder on a larger disk." >&2
+    exit 1
+  fi
+}
 
 as_root() {
   if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi
@@ -109,11 +129,11 @@ ensure_foreign_debian_packages() {
   fi
 }
 
-# What making and testing the Debian package needs (scripts/package, tests/package.rs):
-# cargo-deb, at the version whose maintainer-script fragments the package was checked with;
-# dpkg-shlibdeps (dpkg-dev) for the libraries in Depends; strip (binutils) for the binary;
-# systemd-sysusers and systemd-analyze (systemd) for the test's installation into a scratch
-# root.
+# What making and testing the Debian package needs (scripts/package,
+# tests/packaging/package.rs): cargo-deb, at the version whose maintainer-script fragments the
+# package was checked with; dpkg-shlibdeps (dpkg-dev) for the libraries in Depends; strip
+# (binutils) for the binary; systemd-sysusers and systemd-analyze (systemd) for the test's
+# installation into a scratch root.
 EARSHOT_CARGO_DEB_VERSION=3.8.0
 EARSHOT_PACKAGE_PACKAGES=(dpkg-dev binutils systemd)
 

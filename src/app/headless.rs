@@ -13,6 +13,7 @@ use slint::platform::software_renderer::{MinimalSoftwareWindow, RepaintBufferTyp
 use slint::platform::{Platform, WindowAdapter};
 use slint::{ComponentHandle, PhysicalSize, PlatformError, Rgb8Pixel};
 
+use crate::core::problem::Problem;
 use crate::core::record::ResponseRecord;
 use crate::core::survey::Survey;
 use crate::core::visit::DeviceIds;
@@ -32,7 +33,7 @@ pub struct ScreenSize {
 }
 
 impl std::str::FromStr for ScreenSize {
-    type Err = String;
+    type Err = Problem;
 
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         let bad = || format!("\"{s}\" is not a size: write width x height in pixels, e.g. 800x480");
@@ -41,9 +42,9 @@ impl std::str::FromStr for ScreenSize {
         let height: u32 = h.trim().parse().map_err(|_| bad())?;
         // Beyond 16384 px a side the picture alone would take hundreds of megabytes.
         if !(1..=16384).contains(&width) || !(1..=16384).contains(&height) {
-            return Err(format!(
+            return Err(Problem::new(format!(
                 "\"{s}\": each side must be between 1 and 16384 pixels"
-            ));
+            )));
         }
         Ok(ScreenSize { width, height })
     }
@@ -92,7 +93,7 @@ pub fn screenshot(
     out: &Path,
     size: ScreenSize,
     timings: bool,
-) -> Result<ExitCode, String> {
+) -> Result<ExitCode, Problem> {
     crate::system::fonts::check_before_start().map_err(|p| p.to_string())?;
     let window = MinimalSoftwareWindow::new(RepaintBufferType::NewBuffer);
     slint::platform::set_platform(Box::new(HeadlessPlatform {
@@ -141,7 +142,10 @@ pub fn screenshot(
     let animating = window.has_active_animations();
 
     write_png(out, &buffer).map_err(|e| {
-        format!("cannot write the picture to {}: {e}. Fix: check that the folder exists and may be written", out.display())
+        Problem::with_fix(
+            format!("cannot write the picture to {}: {e}", out.display()),
+            "check that the folder exists and may be written",
+        )
     })?;
     tracing::info!(path = %out.display(), %size, "attract screen written");
 
@@ -201,7 +205,7 @@ fn write_png(
 
 /// How long ago the process started, from the kernel's record of its start (which includes
 /// loading the program, unlike a clock read in `main`).
-fn process_age() -> Result<Duration, String> {
+fn process_age() -> Result<Duration, Problem> {
     let stat =
         std::fs::read_to_string("/proc/self/stat").map_err(|e| format!("/proc/self/stat: {e}"))?;
     // The command name (field 2) may hold spaces and parentheses; the fields after it don't.

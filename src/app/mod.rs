@@ -14,12 +14,13 @@ pub mod uploader;
 
 use std::process::ExitCode;
 use std::sync::Arc;
-use std::time::{Duration, SystemTime};
+use std::time::SystemTime;
 
+use crate::core::problem::Problem;
 use crate::core::receipt::ReceiptRules;
 use crate::core::survey::Survey;
 use crate::core::visit::DeviceIds;
-use crate::files::config::Config;
+use crate::files::config::{Config, DeviceConfig, ReceiptConfig};
 use crate::hardware::Hardware;
 use crate::scanner::serial::SerialScanner;
 use crate::seams::alarms::{AlarmKind, Alarms};
@@ -30,23 +31,18 @@ use crate::ui::{KioskParts, KioskUi};
 use crate::upload::ScannerReport;
 
 /// The ids every record of this run carries.
-pub fn device_ids(config: &Config) -> DeviceIds {
+pub fn device_ids(device: &DeviceConfig) -> DeviceIds {
     DeviceIds {
-        site_id: config.device.site.clone(),
-        device_id: config.device.id.clone(),
+        site_id: device.site.clone(),
+        device_id: device.id.clone(),
         run_id: Some(crate::system::clock::run_id()),
     }
 }
 
-/// The configured database limit in bytes.
-pub fn max_db_bytes(config: &Config) -> u64 {
-    config.storage.max_db_mb.saturating_mul(1024 * 1024)
-}
-
 /// The configured receipt rules under the deployment's secret (made if there is none).
-pub fn receipt_rules(config: &Config, alarms: &Alarms) -> Result<ReceiptRules, String> {
-    let path = config.receipt_secret_path();
-    let loaded = crate::files::receipt_secret::load_or_create(&path)?;
+pub fn receipt_rules(receipt: &ReceiptConfig, alarms: &Alarms) -> Result<ReceiptRules, Problem> {
+    let path = &receipt.secret_file;
+    let loaded = crate::files::receipt_secret::load_or_create(path)?;
     if let Some(moved) = &loaded.quarantined {
         alarms.raise(
             AlarmKind::ReceiptSecretReplaced,
@@ -60,7 +56,7 @@ pub fn receipt_rules(config: &Config, alarms: &Alarms) -> Result<ReceiptRules, S
     } else if loaded.created {
         tracing::info!(file = %path.display(), "a receipt secret was made for this kiosk; provisioning replaces it with the deployment's");
     }
-    config.receipt_rules(loaded.secret)
+    Ok(receipt.rules(loaded.secret))
 }
 
 /// The kiosk being built: the configuration, the survey in force and the alarms, then each
@@ -95,7 +91,7 @@ impl Kiosk {
     }
 
     /// Builds the kiosk and runs it on the screen until the window closes.
-    pub fn run(self) -> Result<ExitCode, String> {
+    pub fn run(self) -> Result<ExitCode, Problem> {
         self.system()
             .storage()
             .devices()
@@ -109,7 +105,7 @@ impl Kiosk {
     /// build) when it opens the screen, so it is set here, before the kiosk starts any thread
     /// of its own. Touch is turned by a udev rule (`earshot touch-rotation`).
     fn system(self) -> Kiosk {
-        let rotation = self.config.display.rotation;
+        let rotation = self.config.display.rotation.degrees();
         if rotation != 0 && std::env::var_os("SLINT_KMS_ROTATION").is_none() {
             std::env::set_var("SLINT_KMS_ROTATION", rotation.to_string());
         }
@@ -120,10 +116,10 @@ impl Kiosk {
     /// The response store behind the kiosk's sink, on its own thread.
     fn storage(self) -> WithStorage {
         let sink = Arc::new(QueueSink::start_for_kiosk(
-            &self.config,
+            &self.config.storage,
             self.alarms.clone(),
         ));
-        tracing::info!(responses = %self.config.storage_path().display(), "responses are kept");
+        tracing::info!(responses = %self.config.storage.path.display(), "responses are kept");
         WithStorage { kiosk: self, sink }
     }
 }
@@ -132,10 +128,10 @@ impl WithStorage {
     /// The receipt scanner, if one is configured, and the status light and staff call.
     fn devices(self) -> WithDevices {
         let Kiosk { config, alarms, .. } = &self.kiosk;
-        let scanner = match config.scanner.settings(None) {
-            Ok(Some(settings)) => Some(SerialScanner::new(settings, alarms.clone())),
-            _ => None,
-        };
+        let scanner = config
+            .scanner
+            .settings()
+            .map(|settings| SerialScanner::new(settings, alarms.clone()));
         let hardware = crate::hardware::open(&config.gpio, alarms);
         tracing::info!(hardware = %hardware.describe(), "hardware");
         WithDevices {
@@ -171,7 +167,7 @@ impl WithDevices {
             alarms,
         } = &self.kiosk;
         uploader::start(
-            config,
+            &config.upload,
             survey,
             &self.sink,
             alarms,
@@ -195,7 +191,7 @@ impl WithDevices {
     }
 
     /// The UI bridge over everything built so far, in its window.
-    fn ui(self) -> Result<Running, String> {
+    fn ui(self) -> Result<Running, Problem> {
         let WithDevices {
             kiosk:
                 Kiosk {
@@ -207,11 +203,11 @@ impl WithDevices {
             scanner,
             hardware,
         } = self;
-        let receipts = receipt_rules(&config, &alarms)?;
+        let receipts = receipt_rules(&config.receipt, &alarms)?;
         // Read once at start, before the window exists; from then on the visit keeps count.
         let used_receipts = match sink.queue() {
             Some(queue) => queue
-                .used_receipts(config.receipt_memory(), SystemTime::now())
+                .used_receipts(config.receipt.memory(), SystemTime::now())
                 .unwrap_or_else(|e| {
                     tracing::warn!(error = %e, "cannot read which receipts were used; each is taken as new");
                     Vec::new()
@@ -227,34 +223,25 @@ impl WithDevices {
         }
         let parts = KioskParts {
             survey,
-            ids: device_ids(&config),
+            ids: device_ids(&config.device),
             sink,
             alarms,
             hardware,
             seed: fastrand::u64(..),
-            hide_cursor: config.kiosk.cursor_hidden(),
+            hide_cursor: config.kiosk.hide_cursor,
             clock: None,
             receipts: Some(receipts),
             used_receipts,
-            staff_call: Duration::from_secs(u64::from(config.gpio.staff_call_s)),
-            blank: config
-                .display
-                .blank
-                .as_ref()
-                .map(|b| b.night())
-                .transpose()?,
+            staff_call: config.gpio.staff_call,
+            blank: config.display.blank,
             tracking_url,
         };
         // The backend first (the display, or what SLINT_BACKEND names), then the fonts on it,
         // each failing with its own problem and fix.
         crate::system::fonts::check_before_start().map_err(|p| p.to_string())?;
-        slint::BackendSelector::new().select().map_err(|e| {
-            format!("cannot open the display: {e}. Fix: run the kiosk on the device's screen (or a desktop session)")
-        })?;
+        slint::BackendSelector::new().select().map_err(no_display)?;
         crate::system::fonts::install().map_err(|p| p.to_string())?;
-        let ui = KioskUi::new(parts).map_err(|e| {
-            format!("cannot open the display: {e}. Fix: run the kiosk on the device's screen (or a desktop session)")
-        })?;
+        let ui = KioskUi::new(parts).map_err(no_display)?;
         use slint::ComponentHandle;
         let window = ui.window.window();
         if config.kiosk.fullscreen {
@@ -271,6 +258,14 @@ impl WithDevices {
     }
 }
 
+/// The display could not be opened, and what to do.
+fn no_display(e: slint::PlatformError) -> Problem {
+    Problem::with_fix(
+        format!("cannot open the display: {e}"),
+        "run the kiosk on the device's screen (or a desktop session)",
+    )
+}
+
 /// The kiosk built, its window ready to show.
 pub struct Running {
     ui: KioskUi,
@@ -278,7 +273,7 @@ pub struct Running {
 
 impl Running {
     /// Shows the window and runs the UI's event loop until it closes.
-    pub fn run(self) -> Result<ExitCode, String> {
+    pub fn run(self) -> Result<ExitCode, Problem> {
         use slint::ComponentHandle;
         self.ui
             .window

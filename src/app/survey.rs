@@ -6,8 +6,9 @@
 use std::path::Path;
 use std::sync::Arc;
 
+use crate::core::problem::Problem;
 use crate::core::survey::{self, Survey};
-use crate::files::config::{self, Config, ConfigSource};
+use crate::files::config::{ConfigSource, SurveyConfig};
 use crate::files::survey::{read_last_good, read_survey_text, remember_good};
 use crate::seams::alarms::{AlarmKind, Alarms};
 
@@ -15,19 +16,19 @@ use crate::seams::alarms::{AlarmKind, Alarms};
 /// If the file is invalid, the last good survey stays in force and staff are alarmed; only a
 /// device that never had a good survey refuses to start.
 pub fn load(
-    config: &Config,
+    configured: &SurveyConfig,
     source: &ConfigSource,
     override_path: Option<&Path>,
     alarms: &Alarms,
-) -> Result<Arc<Survey>, String> {
-    let path = override_path.or(config.survey.path.as_deref());
-    let Some(path) = path else {
-        let name = &config.survey.demo;
-        let text =
-            config::demo_survey(name).ok_or_else(|| format!("no built-in survey called {name}"))?;
-        return survey::parse(text, &format!("built-in {name} survey"))
-            .map(Arc::new)
-            .map_err(|e| e.to_string());
+) -> Result<Arc<Survey>, Problem> {
+    let path: &Path = match (override_path, configured) {
+        (Some(path), _) => path,
+        (None, SurveyConfig::File(path)) => path,
+        (None, SurveyConfig::Demo { name, text }) => {
+            return survey::parse(text, &format!("built-in {name} survey"))
+                .map(Arc::new)
+                .map_err(|e| Problem::new(e.to_string()));
+        }
     };
     let name = path.display().to_string();
     let problem = match read_survey_text(path) {
@@ -39,7 +40,7 @@ pub fn load(
             }
             Err(e) => e.to_string(),
         },
-        Err(e) => e,
+        Err(e) => e.to_string(),
     };
     let fallback = read_last_good().and_then(|text| survey::parse(&text, "last good survey").ok());
     match fallback {
@@ -51,18 +52,18 @@ pub fn load(
             );
             Ok(Arc::new(s))
         }
-        None => Err(format!(
+        None => Err(Problem::new(format!(
             "{problem}\nThe kiosk has no earlier good survey to fall back on (configuration: {source}). \
              Fix the file (check it with `earshot check-survey {name}`) and start again."
-        )),
+        ))),
     }
 }
 
 /// A survey file read and parsed for a look only (a picture of a draft): it never becomes the
 /// kiosk's last good survey.
-pub fn load_draft(path: &Path) -> Result<Arc<Survey>, String> {
+pub fn load_draft(path: &Path) -> Result<Arc<Survey>, Problem> {
     let text = read_survey_text(path)?;
     survey::parse(&text, &path.display().to_string())
         .map(Arc::new)
-        .map_err(|e| e.to_string())
+        .map_err(|e| Problem::new(e.to_string()))
 }

@@ -3,18 +3,19 @@
 
 use std::sync::Arc;
 
+use crate::core::problem::Problem;
 use crate::core::survey::Survey;
-use crate::files::config::Config;
+use crate::files::config::UploadConfig;
 use crate::seams::alarms::{AlarmKind, Alarms};
 use crate::storage::QueueSink;
 use crate::upload::{DeviceFacts, QueueSource, ScannerReport, UploadSettings, Uploader};
 
 /// The single-threaded async runtime the upload commands run the client on.
-pub fn runtime() -> Result<tokio::runtime::Runtime, String> {
+pub fn runtime() -> Result<tokio::runtime::Runtime, Problem> {
     tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
-        .map_err(|e| format!("cannot start the async runtime: {e}"))
+        .map_err(|e| Problem::new(format!("cannot start the async runtime: {e}")))
 }
 
 /// The scanner state reported by the standalone upload commands, which do not read it.
@@ -35,23 +36,16 @@ pub fn facts(survey: &Survey, scanner: ScannerReport, hardware: &str) -> DeviceF
 /// Starts the kiosk's uploader when a collector is configured. Problems are logged and
 /// alarmed; the kiosk runs on and keeps every response.
 pub fn start(
-    config: &Config,
+    upload: &UploadConfig,
     survey: &Survey,
     sink: &Arc<QueueSink>,
     alarms: &Alarms,
     scanner: ScannerReport,
     hardware: &str,
 ) {
-    let settings = match UploadSettings::from_config(config) {
-        Ok(Some(s)) => s,
-        Ok(None) => {
-            tracing::info!("no collector configured; responses stay on the device");
-            return;
-        }
-        Err(e) => {
-            tracing::error!(error = %e, "uploads are off");
-            return;
-        }
+    let Some(settings) = UploadSettings::from_config(upload) else {
+        tracing::info!("no collector configured; responses stay on the device");
+        return;
     };
     let uploader = match Uploader::new(settings, facts(survey, scanner, hardware), alarms.clone()) {
         Ok(u) => u,

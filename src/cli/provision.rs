@@ -7,8 +7,9 @@ use earshot_protocol::text::visible;
 use earshot_protocol::{DeviceId, DeviceToken, EnrollReply, EnrollRequest, SiteId};
 
 use crate::app::uploader::runtime;
-use crate::files::config::{Config, TrackingUrl, SYSTEM_CONFIG_PATH};
-use crate::upload::client::{check_server_url, Client, ClientSettings, SendError};
+use crate::core::problem::Problem;
+use crate::files::config::{Config, ServerUrl, TrackingUrl, SYSTEM_CONFIG_PATH};
+use crate::upload::client::{Client, ClientSettings, SendError};
 use crate::upload::token;
 
 #[derive(Debug, clap::Args)]
@@ -28,7 +29,7 @@ pub struct Args {
     pub reassign: bool,
 }
 
-pub fn run(args: &Args, config_path: Option<&Path>) -> Result<ExitCode, String> {
+pub fn run(args: &Args, config_path: Option<&Path>) -> Result<ExitCode, Problem> {
     provision(
         config_path,
         &args.server,
@@ -60,47 +61,53 @@ fn provision(
     code: &str,
     site: Option<&str>,
     reassign: bool,
-) -> Result<ExitCode, String> {
-    let server_url = check_server_url(server)?;
+) -> Result<ExitCode, Problem> {
+    let server_url = ServerUrl::parse(server)?;
     let config_path: PathBuf = config_path
         .map(Path::to_path_buf)
         .unwrap_or_else(|| PathBuf::from(SYSTEM_CONFIG_PATH));
     let existing = match std::fs::read_to_string(&config_path) {
         Ok(text) => Some(text),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
-        Err(e) => return Err(format!("cannot read {}: {e}", config_path.display())),
+        Err(e) => {
+            return Err(Problem::new(format!(
+                "cannot read {}: {e}",
+                config_path.display()
+            )))
+        }
     };
     let (config, mut doc) = match &existing {
         Some(text) => (
-            Config::parse(text, &config_path).map_err(|e| e.to_string())?,
+            Config::parse(text, &config_path)?,
             text.parse::<toml_edit::DocumentMut>()
                 .map_err(|e| format!("{}: {e}", config_path.display()))?,
         ),
         None => (Config::demo(), toml_edit::DocumentMut::new()),
     };
-    let client = Client::new(&ClientSettings {
-        server: server_url.clone(),
-        ca_file: config.upload.ca_file.clone(),
-        connect_timeout: std::time::Duration::from_secs(config.upload.connect_timeout_s),
-        request_timeout: std::time::Duration::from_secs(config.upload.request_timeout_s),
-    })?;
+    let client = Client::new(&ClientSettings::new(&server_url, &config.upload))?;
     // A device id left empty (the package's config), or no config yet, becomes the machine's
     // hostname: unique in a fleet whose Pis were named, where a shared default would let
     // kiosks take over each other's enrolment.
     let configured = existing.is_some().then(|| config.device.id.trim());
     let device_id = match configured.filter(|id| !id.is_empty()) {
         Some(id) => DeviceId::parse(id).map_err(|e| {
-            format!(
-                "{e}. Fix: change `[device] id` in {} to a name such as library-lobby-1",
-                config_path.display()
+            Problem::with_fix(
+                e.to_string(),
+                format!(
+                    "change `[device] id` in {} to a name such as library-lobby-1",
+                    config_path.display()
+                ),
             )
         })?,
         None => {
             let name = hostname();
             DeviceId::parse(&name).map_err(|e| {
-                format!(
-                    "this machine's name cannot be the device id: {e}. Fix: set `[device] id` in {} to a name such as library-lobby-1",
-                    config_path.display()
+                Problem::with_fix(
+                    format!("this machine's name cannot be the device id: {e}"),
+                    format!(
+                        "set `[device] id` in {} to a name such as library-lobby-1",
+                        config_path.display()
+                    ),
                 )
             })?
         }
@@ -128,28 +135,32 @@ fn provision(
             ),
         })?;
     let reply = check_enrolment(&reply, &device_id).map_err(|problem| {
-        format!(
-            "{problem}; nothing was written. Fix: check that --server {} is your Earshot collector",
-            server_url.as_str().trim_end_matches('/')
+        Problem::with_fix(
+            format!("{problem}; nothing was written"),
+            format!(
+                "check that --server {} is your Earshot collector",
+                server_url.shown()
+            ),
         )
     })?;
-    let token_path = config.token_path();
-    token::write(&token_path, reply.token.as_str())?;
-    crate::files::hand_to_service_user(&[&token_path])?;
+    let token_path = &config.upload.token_path;
+    token::write(token_path, reply.token.as_str())?;
+    crate::files::hand_to_service_user(&[token_path])?;
     let secret_note = match &reply.receipt_secret {
         Some(secret) => {
-            crate::files::receipt_secret::write(&config.receipt_secret_path(), secret)?;
-            crate::files::hand_to_service_user(&[&config.receipt_secret_path()])?;
+            let secret_file = &config.receipt.secret_file;
+            crate::files::receipt_secret::write(secret_file, secret)?;
+            crate::files::hand_to_service_user(&[secret_file])?;
             format!(
                 "; the deployment's receipt secret is in {}",
-                config.receipt_secret_path().display()
+                secret_file.display()
             )
         }
         None => String::new(),
     };
     doc["device"]["id"] = toml_edit::value(reply.device_id.as_str());
     doc["device"]["site"] = toml_edit::value(reply.site.as_str());
-    doc["upload"]["server"] = toml_edit::value(server_url.as_str().trim_end_matches('/'));
+    doc["upload"]["server"] = toml_edit::value(server_url.shown());
     // The collector's tracking page, or none: a key left from an earlier collector would
     // send visitors to a page that no longer knows them.
     match &reply.tracking_url {
@@ -165,13 +176,13 @@ fn provision(
     }
     let text = doc.to_string();
     // Refuse to write a file the kiosk would then not start with.
-    Config::parse(&text, &config_path).map_err(|e| e.to_string())?;
+    Config::parse(&text, &config_path)?;
     crate::files::config::write(&config_path, &text)?;
     outln!(
         "enrolled device {} at site {} with {}",
         reply.device_id,
         reply.site,
-        server_url.as_str().trim_end_matches('/')
+        server_url.shown()
     );
     outln!(
         "device token kept in {} (readable by this user only){secret_note}",
@@ -205,7 +216,7 @@ struct Enrolment {
 /// Judges a collector's enrolment reply for `asked`. The reply comes from the network: each
 /// value is checked before it reaches a file, a terminal or a header, and shown through
 /// [`visible`] when refused. The token is never shown.
-fn check_enrolment(reply: &EnrollReply, asked: &DeviceId) -> Result<Enrolment, String> {
+fn check_enrolment(reply: &EnrollReply, asked: &DeviceId) -> Result<Enrolment, Problem> {
     let device_id = DeviceId::parse(&reply.device_id).map_err(|e| {
         format!(
             "the collector's reply sets device \"{}\" which is not a valid device id: {e}",
@@ -213,9 +224,9 @@ fn check_enrolment(reply: &EnrollReply, asked: &DeviceId) -> Result<Enrolment, S
         )
     })?;
     if device_id != *asked {
-        return Err(format!(
+        return Err(Problem::new(format!(
             "the collector's reply enrols device \"{device_id}\", but this device asked as \"{asked}\""
-        ));
+        )));
     }
     let site = SiteId::parse(&reply.site).map_err(|e| {
         format!(

@@ -3,15 +3,15 @@
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
-use std::time::{SystemTime, UNIX_EPOCH};
 
 use clap::Subcommand;
 use serde::Serialize;
 use serde_json::Value;
 use uuid::Uuid;
 
+use crate::core::problem::Problem;
 use crate::core::record::ResponseRecord;
-use crate::files::config::Config;
+use crate::files::config::StorageConfig;
 use crate::storage::{ExportedRow, Opened, Queue, QueueStats, RowState};
 
 #[derive(Debug, clap::Args)]
@@ -67,9 +67,9 @@ struct StatsReport {
     db_mb: f64,
 }
 
-pub fn run(args: Args, config: &Config) -> Result<ExitCode, String> {
+pub fn run(args: Args, storage: &StorageConfig) -> Result<ExitCode, Problem> {
     match args.action {
-        Action::Stats { json } => stats(&config.storage_path(), json),
+        Action::Stats { json } => stats(&storage.path, json),
         Action::Export {
             out,
             format,
@@ -78,25 +78,25 @@ pub fn run(args: Args, config: &Config) -> Result<ExitCode, String> {
         } => {
             let format = ExportFormat::parse(&format)?;
             let state = parse_state(&state)?;
-            let source = db.unwrap_or_else(|| config.storage_path());
+            let source = db.unwrap_or_else(|| storage.path.clone());
             export(&source, &out, format, state)
         }
-        Action::RetryDead { id } => retry_dead(&config.storage_path(), id.as_deref()),
+        Action::RetryDead { id } => retry_dead(&storage.path, id.as_deref()),
     }
 }
 
-fn stats(path: &Path, json: bool) -> Result<ExitCode, String> {
+fn stats(path: &Path, json: bool) -> Result<ExitCode, Problem> {
     let exists = path.is_file();
     let stats = if exists {
         // Read-only: looking must never migrate, repair or release anything in the store.
-        let queue = Queue::open_read_only(path).map_err(|e| e.to_string())?;
-        queue.stats().map_err(|e| e.to_string())?
+        let queue = Queue::open_read_only(path)?;
+        queue.stats()?
     } else {
         QueueStats::default()
     };
     let age_seconds = stats
         .oldest_pending_created_ms
-        .map(|created| age_seconds(created, now_ms()));
+        .map(|created| age_seconds(created, earshot_protocol::time::now_ms()));
     let report = StatsReport {
         database: path.display().to_string(),
         exists,
@@ -150,13 +150,6 @@ fn stats(path: &Path, json: bool) -> Result<ExitCode, String> {
     Ok(ExitCode::SUCCESS)
 }
 
-fn now_ms() -> i64 {
-    let since = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap_or_default();
-    i64::try_from(since.as_millis()).unwrap_or(i64::MAX)
-}
-
 /// Whole seconds from `created_ms` to `now_ms`; zero when the clock says the record is from
 /// the future (a kiosk clock set wrong before NTP synced).
 fn age_seconds(created_ms: i64, now_ms: i64) -> u64 {
@@ -196,26 +189,29 @@ enum ExportFormat {
 }
 
 impl ExportFormat {
-    fn parse(text: &str) -> Result<ExportFormat, String> {
+    fn parse(text: &str) -> Result<ExportFormat, Problem> {
         match text.trim().to_ascii_lowercase().as_str() {
             "jsonl" => Ok(ExportFormat::Jsonl),
             "csv" => Ok(ExportFormat::Csv),
-            _ => Err(format!(
+            _ => Err(Problem::new(format!(
                 "unknown export format {text:?}. Fix: use --format jsonl (one JSON record per \
                  line) or --format csv (for a spreadsheet)"
-            )),
+            ))),
         }
     }
 }
 
 /// `None` means every state.
-fn parse_state(text: &str) -> Result<Option<RowState>, String> {
+fn parse_state(text: &str) -> Result<Option<RowState>, Problem> {
     let lower = text.trim().to_ascii_lowercase();
     if lower == "all" {
         return Ok(None);
     }
     RowState::parse(&lower).map(Some).ok_or_else(|| {
-        format!("unknown state {text:?}. Fix: use --state pending, claimed, acked, dead or all")
+        Problem::with_fix(
+            format!("unknown state {text:?}"),
+            "use --state pending, claimed, acked, dead or all",
+        )
     })
 }
 
@@ -224,26 +220,26 @@ fn export(
     out: &Path,
     format: ExportFormat,
     state: Option<RowState>,
-) -> Result<ExitCode, String> {
+) -> Result<ExitCode, Problem> {
     if !source.is_file() {
-        return Err(format!(
+        return Err(Problem::new(format!(
             "there is no response database at {}. Fix: check the path given with --db, or \
              [storage] path in the configuration; if the kiosk has never saved a response \
              there is nothing to export yet",
             source.display()
-        ));
+        )));
     }
     if same_file(source, out) {
-        return Err(format!(
+        return Err(Problem::new(format!(
             "--out {} is the database being exported; writing there would destroy it. Fix: \
              choose another file, e.g. on the USB stick",
             out.display()
-        ));
+        )));
     }
     // Read-only: an export must never change the store it reads, least of all a quarantined
     // copy kept as evidence.
-    let queue = Queue::open_read_only(source).map_err(|e| e.to_string())?;
-    let exported = queue.export(state).map_err(|e| e.to_string())?;
+    let queue = Queue::open_read_only(source)?;
+    let exported = queue.export(state)?;
     drop(queue);
 
     let mut problems = exported.problems;
@@ -413,27 +409,27 @@ fn csv_field(field: &str) -> String {
 /// ([`crate::files::replace_atomically`]), so that it holds either its old contents or all
 /// of the new ones, even if the stick is pulled or the power fails part-way; first refuses an
 /// `--out` that names no file.
-fn write_export(path: &Path, contents: &[u8]) -> Result<(), String> {
+fn write_export(path: &Path, contents: &[u8]) -> Result<(), Problem> {
     let fail = |what: &str, e: std::io::Error| {
-        format!(
-            "cannot {what} {}: {e}. Fix: check that the folder exists and is writable, that \
-             the USB stick is mounted and has free space",
-            path.display()
+        Problem::with_fix(
+            format!("cannot {what} {}: {e}", path.display()),
+            "check that the folder exists and is writable, that the USB stick is mounted and \
+             has free space",
         )
     };
     if path.file_name().is_none() {
-        return Err(format!(
+        return Err(Problem::new(format!(
             "--out {} does not name a file. Fix: give a file name, e.g. --out \
              /media/usb/responses.csv",
             path.display()
-        ));
+        )));
     }
     if path.is_dir() {
-        return Err(format!(
+        return Err(Problem::new(format!(
             "--out {} is a folder. Fix: give a file name inside it, e.g. --out {}",
             path.display(),
             path.join("responses.jsonl").display()
-        ));
+        )));
     }
     // Visitors' answers: private whatever the umask, and whatever the mode of a file it
     // replaces.
@@ -441,7 +437,7 @@ fn write_export(path: &Path, contents: &[u8]) -> Result<(), String> {
         .map_err(|e| fail(e.step, e.error))
 }
 
-fn retry_dead(path: &Path, id: Option<&str>) -> Result<ExitCode, String> {
+fn retry_dead(path: &Path, id: Option<&str>) -> Result<ExitCode, Problem> {
     let id = match id {
         None => None,
         Some(text) => Some(Uuid::parse_str(text.trim()).map_err(|e| {
@@ -453,20 +449,20 @@ fn retry_dead(path: &Path, id: Option<&str>) -> Result<ExitCode, String> {
         })?),
     };
     if !path.is_file() {
-        return Err(format!(
+        return Err(Problem::new(format!(
             "there is no response database at {}, so nothing to retry. Fix: check [storage] \
              path in the configuration (--config)",
             path.display()
-        ));
+        )));
     }
-    let Opened { queue, .. } = Queue::open(path).map_err(|e| e.to_string())?;
-    let retried = queue.retry_dead(id).map_err(|e| e.to_string())?;
+    let Opened { queue, .. } = Queue::open(path)?;
+    let retried = queue.retry_dead(id)?;
     match id {
-        Some(id) if retried == 0 => Err(format!(
+        Some(id) if retried == 0 => Err(Problem::new(format!(
             "no dead response with id {id} in {}; nothing was changed. Fix: check the id with \
              `earshot queue export --state dead --out FILE`",
             path.display()
-        )),
+        ))),
         _ => {
             outln!(
                 "{retried} dead response(s) put back in the queue; they are uploaded with the \

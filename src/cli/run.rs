@@ -5,6 +5,7 @@ use std::process::ExitCode;
 
 use super::Loaded;
 use crate::app;
+use crate::core::problem::Problem;
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -13,12 +14,12 @@ pub struct Args {
     pub survey: Option<PathBuf>,
 }
 
-pub fn run(args: Args, loaded: Loaded) -> Result<ExitCode, String> {
+pub fn run(args: Args, loaded: Loaded) -> Result<ExitCode, Problem> {
     let Loaded {
         config,
         source,
         alarms,
     } = loaded;
-    let survey = app::survey::load(&config, &source, args.survey.as_deref(), &alarms)?;
+    let survey = app::survey::load(&config.survey, &source, args.survey.as_deref(), &alarms)?;
     app::Kiosk::new(config, survey, alarms).run()
 }

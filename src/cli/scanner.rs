@@ -6,6 +6,7 @@ use std::sync::{Arc, Mutex};
 use clap::Subcommand;
 
 use super::Loaded;
+use crate::core::problem::Problem;
 use crate::scanner::serial::{self, ScannerState, ScannerStatus};
 
 #[derive(Debug, clap::Args)]
@@ -30,18 +31,18 @@ pub struct ListenArgs {
     pub count: Option<u64>,
 }
 
-pub fn run(args: Args, loaded: &Loaded) -> Result<ExitCode, String> {
+pub fn run(args: Args, loaded: &Loaded) -> Result<ExitCode, Problem> {
     match args.action {
         Action::Listen(listen) => self::listen(&listen, loaded),
     }
 }
 
-fn listen(args: &ListenArgs, loaded: &Loaded) -> Result<ExitCode, String> {
+fn listen(args: &ListenArgs, loaded: &Loaded) -> Result<ExitCode, Problem> {
     let Loaded { config, alarms, .. } = loaded;
     let count = args.count;
     let settings = config
         .scanner
-        .settings(args.port.as_deref())?
+        .settings_on(args.port.as_deref())?
         .ok_or_else(|| {
             "no scanner is configured: pass --port /dev/ttyACM0 (or set [scanner] port)".to_string()
         })?;

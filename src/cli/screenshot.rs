@@ -5,6 +5,7 @@ use std::process::ExitCode;
 
 use super::Loaded;
 use crate::app::{self, headless::ScreenSize};
+use crate::core::problem::Problem;
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -22,7 +23,7 @@ pub struct Args {
     pub timings: bool,
 }
 
-pub fn run(args: Args, loaded: Loaded) -> Result<ExitCode, String> {
+pub fn run(args: Args, loaded: Loaded) -> Result<ExitCode, Problem> {
     let Loaded {
         config,
         source,
@@ -31,13 +32,13 @@ pub fn run(args: Args, loaded: Loaded) -> Result<ExitCode, String> {
     // A picture of a draft survey must not make the draft the kiosk's fallback survey.
     let survey = match &args.survey {
         Some(path) => app::survey::load_draft(path)?,
-        None => app::survey::load(&config, &source, None, &alarms)?,
+        None => app::survey::load(&config.survey, &source, None, &alarms)?,
     };
     let [width, height] = config.kiosk.window_size;
     let size = args.size.unwrap_or(ScreenSize { width, height });
     app::headless::screenshot(
         survey,
-        app::device_ids(&config),
+        app::device_ids(&config.device),
         alarms,
         &args.out,
         size,

@@ -7,6 +7,7 @@ use std::sync::Arc;
 
 use super::Loaded;
 use crate::app::{self, simulate::SimulateOptions};
+use crate::core::problem::Problem;
 use crate::storage::{open_store, QueueSink};
 
 #[derive(Debug, clap::Args)]
@@ -28,18 +29,18 @@ pub struct Args {
     pub drain_every: Option<u64>,
 }
 
-pub fn run(args: Args, loaded: &Loaded) -> Result<ExitCode, String> {
+pub fn run(args: Args, loaded: &Loaded) -> Result<ExitCode, Problem> {
     let Loaded {
         config,
         source,
         alarms,
     } = loaded;
-    let survey = app::survey::load(config, source, args.survey.as_deref(), alarms)?;
-    let queue = open_store(config, alarms).map_err(|e| e.to_string())?;
+    let survey = app::survey::load(&config.survey, source, args.survey.as_deref(), alarms)?;
+    let queue = open_store(&config.storage, alarms)?;
     let sink = QueueSink::start(
         Arc::clone(&queue),
         alarms.clone(),
-        app::max_db_bytes(config),
+        config.storage.max_db_bytes,
     );
     let seed = args.seed.unwrap_or_else(|| fastrand::u64(..));
     let options = SimulateOptions {
@@ -48,7 +49,7 @@ pub fn run(args: Args, loaded: &Loaded) -> Result<ExitCode, String> {
     };
     let summary = app::simulate::run_and_report(
         survey,
-        app::device_ids(config),
+        app::device_ids(&config.device),
         &sink,
         args.visits,
         seed,

@@ -3,7 +3,8 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use crate::files::config::Config;
+use crate::core::problem::Problem;
+use crate::files::config::DisplayConfig;
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -15,8 +16,8 @@ pub struct Args {
     pub no_reload: bool,
 }
 
-pub fn run(args: &Args, config: &Config) -> Result<ExitCode, String> {
-    let rotation = config.display.rotation;
+pub fn run(args: &Args, display: &DisplayConfig) -> Result<ExitCode, Problem> {
+    let rotation = display.rotation.degrees();
     let path = crate::system::display::write_touch_rule(&args.rules_dir, rotation)?;
     outln!(
         "touch turned for display.rotation = {rotation}: {}",
@@ -32,10 +33,10 @@ pub fn run(args: &Args, config: &Config) -> Result<ExitCode, String> {
                 .status()
                 .map_err(|e| format!("cannot run udevadm ({e}); reboot for the rule to apply"))?;
             if !status.success() {
-                return Err(format!(
+                return Err(Problem::new(format!(
                     "`udevadm {}` failed ({status}); reboot for the rule to apply",
                     args.join(" ")
-                ));
+                )));
             }
         }
         outln!("udev reloaded; restart the kiosk (`sudo systemctl restart earshot`) to pick the touchscreen up again");

@@ -9,6 +9,7 @@ use crate::app::{
     self,
     uploader::{facts, not_configured, runtime},
 };
+use crate::core::problem::Problem;
 use crate::core::survey::Survey;
 use crate::files::config::Config;
 use crate::seams::alarms::Alarms;
@@ -23,13 +24,13 @@ pub struct Args {
     pub once: bool,
 }
 
-pub fn run(args: &Args, loaded: &Loaded) -> Result<ExitCode, String> {
+pub fn run(args: &Args, loaded: &Loaded) -> Result<ExitCode, Problem> {
     let Loaded {
         config,
         source,
         alarms,
     } = loaded;
-    let survey = app::survey::load(config, source, None, alarms)?;
+    let survey = app::survey::load(&config.survey, source, None, alarms)?;
     if args.once {
         upload_once(config, &survey, alarms)
     } else {
@@ -37,13 +38,18 @@ pub fn run(args: &Args, loaded: &Loaded) -> Result<ExitCode, String> {
     }
 }
 
+/// The uploader's settings, or what to do when no collector is configured.
+fn configured_uploads(config: &Config) -> Result<UploadSettings, Problem> {
+    UploadSettings::from_config(&config.upload).ok_or_else(|| {
+        Problem::new("no collector is configured ([upload] server); enrol the device with `earshot provision --server URL --code CODE`")
+    })
+}
+
 /// Uploads everything waiting now, batch by batch, saying what happened to each. Stops at
 /// the first failure (nothing is lost: what was not delivered stays queued).
-fn upload_once(config: &Config, survey: &Survey, alarms: &Alarms) -> Result<ExitCode, String> {
-    let settings = UploadSettings::from_config(config)?.ok_or_else(|| {
-        "no collector is configured ([upload] server); enrol the device with `earshot provision --server URL --code CODE`".to_string()
-    })?;
-    let queue = open_store(config, alarms).map_err(|e| e.to_string())?;
+fn upload_once(config: &Config, survey: &Survey, alarms: &Alarms) -> Result<ExitCode, Problem> {
+    let settings = configured_uploads(config)?;
+    let queue = open_store(&config.storage, alarms)?;
     let mut uploader = Uploader::new(
         settings,
         facts(survey, not_configured(), "not watched by this process"),
@@ -92,7 +98,7 @@ fn upload_once(config: &Config, survey: &Survey, alarms: &Alarms) -> Result<Exit
         // Put back a batch left claimed by a failure, so the kiosk can send it.
         drop(uploader);
         let _ = queue.release_all_claimed();
-        let stats = queue.stats().map_err(|e| e.to_string())?;
+        let stats = queue.stats()?;
         outln!(
             "{} delivered ({} new, {} already there), {} rejected; {} waiting, {} set aside",
             total.accepted + total.duplicate,
@@ -111,11 +117,9 @@ fn upload_until_stopped(
     config: &Config,
     survey: &Survey,
     alarms: &Alarms,
-) -> Result<ExitCode, String> {
-    let settings = UploadSettings::from_config(config)?.ok_or_else(|| {
-        "no collector is configured ([upload] server); enrol the device with `earshot provision --server URL --code CODE`".to_string()
-    })?;
-    let queue = open_store(config, alarms).map_err(|e| e.to_string())?;
+) -> Result<ExitCode, Problem> {
+    let settings = configured_uploads(config)?;
+    let queue = open_store(&config.storage, alarms)?;
     let mut uploader = Uploader::new(
         settings,
         facts(survey, not_configured(), "not watched by this process"),

@@ -7,6 +7,7 @@
 //! two sides cannot disagree about what a survey is.
 
 pub mod blanking;
+pub mod problem;
 pub mod receipt;
 pub mod record;
 /// Reference codes, shared with the collector (its tracking page checks them).

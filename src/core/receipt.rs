@@ -5,6 +5,7 @@
 use regex::Regex;
 
 use super::record::AnswerValue;
+use crate::core::problem::Problem;
 
 /// How a check digit is computed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -80,19 +81,19 @@ impl ReceiptPattern {
         regex: &str,
         check: Option<(CheckRule, &str)>,
         date_format: DateFormat,
-    ) -> Result<ReceiptPattern, String> {
+    ) -> Result<ReceiptPattern, Problem> {
         let regex = Regex::new(regex).map_err(|e| {
             format!("receipt pattern {name:?}: the regular expression is not valid: {e}")
         })?;
         let groups: Vec<&str> = regex.capture_names().flatten().collect();
         if !groups.contains(&"txn") {
-            return Err(format!(
+            return Err(Problem::new(format!(
                 "receipt pattern {name:?} has no (?P<txn>…) group: the transaction number is what ties feedback to a sale"
-            ));
+            )));
         }
         if let Some((_, group)) = check {
             if group != "whole" && !groups.contains(&group) {
-                return Err(format!("receipt pattern {name:?}: the check digit covers group {group:?}, which the expression does not have"));
+                return Err(Problem::new(format!("receipt pattern {name:?}: the check digit covers group {group:?}, which the expression does not have")));
             }
         }
         Ok(ReceiptPattern {

@@ -3,7 +3,7 @@
 //! the protocol crate, shared with the collector, so the two cannot drift apart; this module
 //! adds how the kiosk reads its clocks.
 
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, SystemTime};
 
 pub use earshot_protocol::record::{
     Answer, AnswerValue, ClockInfo, Flags, Outcome, ResponseRecord,
@@ -51,10 +51,7 @@ impl Moment {
     }
 }
 
-/// Formats a wall-clock time as RFC 3339 UTC with milliseconds. Times before 1970 (a clock
-/// that was never set) are shown as 1970; the `clock` block of the record says whether the
-/// clock could be trusted.
-pub fn rfc3339(t: SystemTime) -> String {
-    let t = if t < UNIX_EPOCH { UNIX_EPOCH } else { t };
-    humantime::format_rfc3339_millis(t).to_string()
-}
+/// Formats a wall-clock time as RFC 3339 UTC with milliseconds, as the collector does too.
+/// Times before 1970 (a clock that was never set) are shown as 1970; the `clock` block of the
+/// record says whether the clock could be trusted.
+pub use earshot_protocol::time::rfc3339;

@@ -19,6 +19,7 @@ pub mod config;
 pub mod receipt_secret;
 pub mod survey;
 
+use crate::core::problem::Problem;
 use std::io::Write;
 use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
@@ -168,7 +169,7 @@ pub const SERVICE_USER: &str = "earshot";
 
 /// Files written by root for the kiosk (`sudo earshot provision`) are handed to the service
 /// user, who must read them; elsewhere (a desktop, a test, not root) nothing changes.
-pub fn hand_to_service_user(paths: &[&Path]) -> Result<(), String> {
+pub fn hand_to_service_user(paths: &[&Path]) -> Result<(), Problem> {
     use std::os::unix::fs::MetadataExt;
     let Some((uid, gid)) = service_user_ids() else {
         return Ok(());

@@ -5,6 +5,7 @@
 //! with their till data); a kiosk that has none makes its own, so receipts are never kept in
 //! the clear for want of a key.
 
+use crate::core::problem::Problem;
 use std::path::{Path, PathBuf};
 
 /// Fewer bytes than this is not a secret worth the name.
@@ -23,13 +24,13 @@ pub struct Loaded {
 }
 
 /// The secret as written in the file: hex, at least 16 bytes.
-pub fn parse(text: &str) -> Result<Vec<u8>, String> {
+pub fn parse(text: &str) -> Result<Vec<u8>, Problem> {
     let bytes = hex::decode(text.trim()).map_err(|e| format!("it is not hexadecimal ({e})"))?;
     if bytes.len() < MIN_SECRET_BYTES {
-        return Err(format!(
+        return Err(Problem::new(format!(
             "it holds {} bytes; a receipt secret has at least {MIN_SECRET_BYTES}",
             bytes.len()
-        ));
+        )));
     }
     Ok(bytes)
 }
@@ -39,10 +40,10 @@ const PROVISIONED_SECRET_BYTES: usize = 32;
 
 /// A secret from a collector's enrolment reply, as it will be written: exactly 64 hex digits
 /// (lowercased). The reason never contains the text itself, which is a secret.
-pub fn check_provisioned(text: &str) -> Result<String, String> {
+pub fn check_provisioned(text: &str) -> Result<String, Problem> {
     let digits = PROVISIONED_SECRET_BYTES * 2;
     if text.len() != digits || !text.bytes().all(|b| b.is_ascii_hexdigit()) {
-        return Err(format!(
+        return Err(Problem::new(format!(
             "it must be {digits} hexadecimal digits, and is {} characters{}",
             text.chars().count(),
             if text.chars().all(|c| c.is_ascii_hexdigit()) {
@@ -50,13 +51,13 @@ pub fn check_provisioned(text: &str) -> Result<String, String> {
             } else {
                 " with some that are not hexadecimal digits"
             }
-        ));
+        )));
     }
     Ok(text.to_ascii_lowercase())
 }
 
 /// Writes the secret (hex) with mode 0600, replacing the file atomically.
-pub fn write(path: &Path, secret_hex: &str) -> Result<(), String> {
+pub fn write(path: &Path, secret_hex: &str) -> Result<(), Problem> {
     parse(secret_hex).map_err(|e| format!("the receipt secret cannot be used: {e}"))?;
     if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
         crate::files::create_private_dir_all(dir)
@@ -64,24 +65,22 @@ pub fn write(path: &Path, secret_hex: &str) -> Result<(), String> {
     }
     let text = format!("{}\n", secret_hex.trim().to_ascii_lowercase());
     crate::files::replace_atomically(path, text.as_bytes(), Some(0o600)).map_err(|e| {
-        format!(
+        Problem::new(format!(
             "cannot write the receipt secret {} ({}): {}",
             path.display(),
             e.step,
             e.error
-        )
+        ))
     })
 }
 
-fn fresh_hex() -> Result<String, String> {
-    let mut buf = [0u8; NEW_SECRET_BYTES];
-    getrandom::fill(&mut buf).map_err(|e| format!("no randomness from the system: {e}"))?;
-    Ok(hex::encode(buf))
+fn fresh_hex() -> Result<String, Problem> {
+    earshot_protocol::random::random_hex(NEW_SECRET_BYTES).map_err(Problem::new)
 }
 
 /// Reads the secret, making one if there is none. An unusable file is moved aside (kept
 /// for whoever can restore it) and replaced, so that the kiosk keeps working.
-pub fn load_or_create(path: &Path) -> Result<Loaded, String> {
+pub fn load_or_create(path: &Path) -> Result<Loaded, Problem> {
     let mut quarantined = None;
     match std::fs::read_to_string(path) {
         Ok(text) => match parse(&text) {
@@ -114,10 +113,10 @@ pub fn load_or_create(path: &Path) -> Result<Loaded, String> {
             quarantined = Some(moved);
         }
         Err(e) => {
-            return Err(format!(
+            return Err(Problem::new(format!(
                 "cannot read the receipt secret {}: {e}; check that the earshot user owns it",
                 path.display()
-            ))
+            )))
         }
     }
     let hex_text = fresh_hex()?;

@@ -1,6 +1,7 @@
 //! Survey files: reading one (never past the size limit, only UTF-8 text), and the copy of
 //! the last survey that loaded cleanly, kept beside the data.
 
+use crate::core::problem::Problem;
 use std::path::{Path, PathBuf};
 
 /// Reads a survey file, refusing what is not text with a message that says so. Every survey
@@ -8,11 +9,14 @@ use std::path::{Path, PathBuf};
 /// comes through here, so none is read past [`earshot_protocol::MAX_SURVEY_FILE_BYTES`]: the
 /// length on disk is checked first, and the reading itself stops one byte past the limit,
 /// because a pipe, a device or a file still being written tells no true length.
-pub fn read_survey_text(path: &Path) -> Result<String, String> {
+pub fn read_survey_text(path: &Path) -> Result<String, Problem> {
     use std::io::Read;
     let limit = earshot_protocol::MAX_SURVEY_FILE_BYTES;
     let cannot_read = |e: std::io::Error| {
-        format!("{}: cannot read the survey file: {e}. Fix: check the path and that the file may be read", path.display())
+        Problem::with_fix(
+            format!("{}: cannot read the survey file: {e}", path.display()),
+            "check the path and that the file may be read",
+        )
     };
     let file = std::fs::File::open(path).map_err(cannot_read)?;
     let on_disk = file
@@ -31,24 +35,30 @@ pub fn read_survey_text(path: &Path) -> Result<String, String> {
         return Err(survey_too_large(path, None));
     }
     String::from_utf8(bytes).map_err(|e| {
-        format!(
-            "{}: the file is not UTF-8 text (bad byte at position {}). Fix: save it as UTF-8 from your editor",
-            path.display(),
-            e.utf8_error().valid_up_to()
+        Problem::with_fix(
+            format!(
+                "{}: the file is not UTF-8 text (bad byte at position {})",
+                path.display(),
+                e.utf8_error().valid_up_to()
+            ),
+            "save it as UTF-8 from your editor",
         )
     })
 }
 
 /// Why a survey file over the limit is refused; `len` when the file system knows it.
-fn survey_too_large(path: &Path, len: Option<u64>) -> String {
+fn survey_too_large(path: &Path, len: Option<u64>) -> Problem {
     let limit_mib = earshot_protocol::MAX_SURVEY_FILE_BYTES / (1024 * 1024);
     let size = match len {
         Some(len) => format!("is {:.1} MB", len as f64 / 1_000_000.0),
         None => format!("goes on past {limit_mib} MiB"),
     };
-    format!(
-        "{}: the file {size}; a survey file may be at most {limit_mib} MiB, so this is almost certainly not the intended file (a survey in every language of a large council is well under 200 KB). Fix: check that the path names the survey file",
-        path.display()
+    Problem::with_fix(
+        format!(
+            "{}: the file {size}; a survey file may be at most {limit_mib} MiB, so this is almost certainly not the intended file (a survey in every language of a large council is well under 200 KB)",
+            path.display()
+        ),
+        "check that the path names the survey file",
     )
 }
 

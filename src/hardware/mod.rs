@@ -147,11 +147,11 @@ pub fn open(config: &GpioConfig, alarms: &Alarms) -> Box<dyn Hardware> {
     // feature can be tried and tested there.
     let simulated = || -> Box<dyn Hardware> {
         Box::new(SimulatedHardware {
-            staff_call: config.staff_call_pin.is_some(),
+            staff_call: config.pins.staff_call().is_some(),
             ..SimulatedHardware::default()
         })
     };
-    if !config.any_pin() {
+    if !config.pins.any() {
         if config.required {
             alarms.raise(
                 AlarmKind::HardwareUnavailable,
@@ -180,6 +180,7 @@ pub fn open(config: &GpioConfig, alarms: &Alarms) -> Box<dyn Hardware> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::files::config::GpioPins;
     use std::time::SystemTime;
 
     fn alarm(kind: AlarmKind) -> Alarm {
@@ -216,7 +217,7 @@ mod tests {
 
         // This test machine is not a Raspberry Pi.
         let pins = GpioConfig {
-            staff_call_pin: Some(23),
+            pins: GpioPins::new([None, None, None, Some(23), None]).unwrap(),
             ..GpioConfig::default()
         };
         let h = open(&pins, &alarms);

@@ -7,7 +7,7 @@ use std::time::Duration;
 use rppal::gpio::{Gpio, InputPin, Level, OutputPin, Trigger};
 
 use super::{Hardware, HardwareError, StatusLight, WakeHandler};
-use crate::files::config::GpioConfig;
+use crate::files::config::{GpioConfig, Pin};
 
 pub struct PiHardware {
     /// ok, backlog, alarm: the one for the current state is lit.
@@ -57,21 +57,19 @@ fn explain(e: rppal::gpio::Error) -> OpenError {
 impl PiHardware {
     pub fn open(config: &GpioConfig) -> Result<PiHardware, OpenError> {
         let gpio = Gpio::new().map_err(explain)?;
-        let output = |pin: Option<u8>| -> Result<Option<OutputPin>, OpenError> {
-            pin.map(|p| gpio.get(p).map(|p| p.into_output_low()))
+        let output = |pin: Option<Pin>| -> Result<Option<OutputPin>, OpenError> {
+            pin.map(|p| gpio.get(p.number()).map(|p| p.into_output_low()))
                 .transpose()
                 .map_err(explain)
         };
-        let lights = [
-            output(config.status_ok_pin)?,
-            output(config.status_backlog_pin)?,
-            output(config.status_alarm_pin)?,
-        ];
-        let staff_call = output(config.staff_call_pin)?;
+        let [ok, backlog, alarm] = config.pins.status_lights();
+        let lights = [output(ok)?, output(backlog)?, output(alarm)?];
+        let staff_call = output(config.pins.staff_call())?;
         let wake = config
-            .wake_pin
+            .pins
+            .wake()
             .map(|p| {
-                gpio.get(p).map(|pin| {
+                gpio.get(p.number()).map(|pin| {
                     // A button to ground needs the pull-up; a PIR sensor drives the line high.
                     if config.wake_active_low {
                         pin.into_input_pullup()
@@ -90,7 +88,7 @@ impl PiHardware {
             staff_call,
             wake,
             wake_active_low: config.wake_active_low,
-            wake_debounce: Duration::from_millis(u64::from(config.wake_debounce_ms)),
+            wake_debounce: config.wake_debounce,
             model,
         })
     }

@@ -3,6 +3,7 @@
 //! pause ends the frame). Input that cannot be a code (too long, NUL bytes, not UTF-8) is
 //! counted and dropped, never a panic.
 
+use crate::core::problem::Problem;
 use std::time::Duration;
 
 /// How the scanner marks the end of a code.
@@ -20,7 +21,7 @@ pub enum Framing {
 
 impl Framing {
     /// Reads the config form: "cr", "lf", "crlf" or "silence:50ms".
-    pub fn parse(text: &str) -> Result<Framing, String> {
+    pub fn parse(text: &str) -> Result<Framing, Problem> {
         let t = text.trim().to_ascii_lowercase();
         match t.as_str() {
             "cr" => Ok(Framing::Cr),
@@ -33,9 +34,9 @@ impl Framing {
                 let gap =
                     humantime::parse_duration(gap).map_err(|e| format!("framing {text:?}: {e}"))?;
                 if gap < Duration::from_millis(5) || gap > Duration::from_secs(2) {
-                    return Err(format!(
+                    return Err(Problem::new(format!(
                         "framing {text:?}: the pause must be between 5ms and 2s"
-                    ));
+                    )));
                 }
                 Ok(Framing::Silence(gap))
             }

@@ -7,6 +7,7 @@ use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use super::frame::{Frame, FrameAssembler, FrameCounts, Framing};
+use crate::core::problem::Problem;
 use crate::seams::alarms::{AlarmKind, Alarms};
 
 #[derive(Debug, Clone, PartialEq)]
@@ -43,7 +44,7 @@ impl ScannerState {
 }
 
 /// Reads "0c2e:0b61" (hex vendor:product).
-pub fn parse_usb_id(text: &str) -> Result<(u16, u16), String> {
+pub fn parse_usb_id(text: &str) -> Result<(u16, u16), Problem> {
     let (v, p) = text
         .split_once(':')
         .ok_or_else(|| format!("usb_id {text:?} must be vendor:product in hex, e.g. 0c2e:0b61"))?;

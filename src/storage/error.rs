@@ -168,3 +168,10 @@ impl StorageError {
         matches!(self, StorageError::ReadOnly { .. })
     }
 }
+
+/// Shown to a person as it reads.
+impl From<StorageError> for crate::core::problem::Problem {
+    fn from(e: StorageError) -> crate::core::problem::Problem {
+        crate::core::problem::Problem::new(e.to_string())
+    }
+}

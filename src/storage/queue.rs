@@ -11,6 +11,9 @@ use std::path::{Path, PathBuf};
 use std::sync::{Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
+// The store's times are unix milliseconds: a clock before 1970 (never set) gives 0, which
+// keeps ordering sane; `seq` orders records anyway.
+use earshot_protocol::time::{now_ms, rfc3339, unix_ms};
 use rusqlite::config::DbConfig;
 use rusqlite::{params, Connection, ErrorCode, OpenFlags, OptionalExtension, TransactionBehavior};
 use uuid::Uuid;
@@ -142,30 +145,15 @@ pub struct Queue {
 /// SQLite's own ceiling for `max_page_count`, used for "no limit".
 const UNLIMITED_PAGES: i64 = 4_294_967_294;
 
-fn unix_ms(t: SystemTime) -> i64 {
-    match t.duration_since(UNIX_EPOCH) {
-        Ok(d) => i64::try_from(d.as_millis()).unwrap_or(i64::MAX),
-        // A clock before 1970 (never set): 0 keeps ordering sane; `seq` orders records anyway.
-        Err(_) => 0,
-    }
-}
-
 /// Unix milliseconds `span` before `now` (the store's times are kept as such).
 fn ms_before(now: SystemTime, span: Duration) -> i64 {
     unix_ms(now).saturating_sub(i64::try_from(span.as_millis()).unwrap_or(i64::MAX))
 }
 
-fn now_ms() -> i64 {
-    unix_ms(SystemTime::now())
-}
-
 /// A UTC timestamp usable in a file name on any file system (no colons), e.g.
 /// `20261123T120806.123Z`.
 fn file_timestamp(t: SystemTime) -> String {
-    let t = if t < UNIX_EPOCH { UNIX_EPOCH } else { t };
-    humantime::format_rfc3339_millis(t)
-        .to_string()
-        .replace([':', '-'], "")
+    rfc3339(t).replace([':', '-'], "")
 }
 
 impl Queue {
@@ -633,7 +621,7 @@ impl Queue {
                     found.push(earshot_protocol::BootSync {
                         boot_id: *boot,
                         boot_ms: boot_ms.max(0) as u64,
-                        at: crate::core::record::rfc3339(wall),
+                        at: rfc3339(wall),
                     });
                 }
             }

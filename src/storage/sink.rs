@@ -7,7 +7,7 @@ use std::sync::{mpsc, Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
 use crate::core::record::ResponseRecord;
-use crate::files::config::Config;
+use crate::files::config::StorageConfig;
 use crate::seams::alarms::{AlarmKind, Alarms};
 use crate::seams::sink::{ResponseSink, StoreCallback, StoreError};
 
@@ -20,13 +20,13 @@ const NEARLY_FULL: f64 = 0.9;
 const BOOT_SYNC_MEMORY: Duration = Duration::from_secs(365 * 24 * 3600);
 
 /// Opens the store named by the configuration, telling staff what start-up had to repair.
-pub fn open_store(config: &Config, alarms: &Alarms) -> Result<Arc<Queue>, StorageError> {
-    let path = config.storage_path();
+pub fn open_store(storage: &StorageConfig, alarms: &Alarms) -> Result<Arc<Queue>, StorageError> {
+    let path = &storage.path;
     let options = QueueOptions {
-        max_db_bytes: Some(config.storage.max_db_mb.saturating_mul(1024 * 1024)),
+        max_db_bytes: Some(storage.max_db_bytes),
         ..QueueOptions::default()
     };
-    let opened = Queue::open_with(&path, options)?;
+    let opened = Queue::open_with(path, options)?;
     if let Some(moved) = &opened.quarantined {
         alarms.raise(
             AlarmKind::StorageQuarantined,
@@ -41,15 +41,14 @@ pub fn open_store(config: &Config, alarms: &Alarms) -> Result<Arc<Queue>, Storag
             ),
         );
     }
-    let retention = Duration::from_secs(u64::from(config.storage.retention_days) * 24 * 3600);
     match opened
         .queue
-        .purge_acked_older_than(retention, std::time::SystemTime::now())
+        .purge_acked_older_than(storage.retention, std::time::SystemTime::now())
     {
         Ok(0) => {}
         Ok(n) => tracing::info!(
             purged = n,
-            days = config.storage.retention_days,
+            days = storage.retention_days(),
             "uploaded responses past their retention removed"
         ),
         // Purging is housekeeping: a failure keeps more on disk, it loses nothing.
@@ -57,7 +56,7 @@ pub fn open_store(config: &Config, alarms: &Alarms) -> Result<Arc<Queue>, Storag
     }
     match opened
         .queue
-        .forget_receipts_older_than(config.receipt_memory(), std::time::SystemTime::now())
+        .forget_receipts_older_than(storage.receipt_memory, std::time::SystemTime::now())
     {
         Ok(0) => {}
         Ok(n) => tracing::info!(
@@ -117,18 +116,18 @@ impl QueueSink {
     /// folder the kiosk may not write), the kiosk still runs: staff are alarmed, visitors are
     /// told honestly that their answers could not be saved, and each new response tries to
     /// open the store again, so the kiosk recovers by itself once the cause is fixed.
-    pub fn start_for_kiosk(config: &Config, alarms: Alarms) -> QueueSink {
-        let max = config.storage.max_db_mb.saturating_mul(1024 * 1024);
-        let path = config.storage_path();
-        let opened = match open_store(config, &alarms) {
+    pub fn start_for_kiosk(storage: &StorageConfig, alarms: Alarms) -> QueueSink {
+        let max = storage.max_db_bytes;
+        let path = storage.path.clone();
+        let opened = match open_store(storage, &alarms) {
             Ok(queue) => Some(queue),
             Err(e) => {
                 raise_unavailable(&alarms, &e);
                 None
             }
         };
-        let (config, reopen_alarms) = (config.clone(), alarms.clone());
-        let reopen: Reopen = Box::new(move || open_store(&config, &reopen_alarms));
+        let (storage, reopen_alarms) = (storage.clone(), alarms.clone());
+        let reopen: Reopen = Box::new(move || open_store(&storage, &reopen_alarms));
         Self::spawn(path, opened, Some(reopen), alarms, max)
     }
 
@@ -286,10 +285,11 @@ mod tests {
     use super::*;
     use crate::files::config::Config;
 
-    fn config_at(path: &std::path::Path) -> Config {
-        let mut config = Config::demo();
-        config.storage.path = Some(path.to_path_buf());
-        config
+    fn config_at(path: &std::path::Path) -> StorageConfig {
+        StorageConfig {
+            path: path.to_path_buf(),
+            ..Config::demo().storage
+        }
     }
 
     fn record() -> ResponseRecord {

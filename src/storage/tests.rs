@@ -8,35 +8,8 @@ use uuid::Uuid;
 
 use super::schema::{self, LATEST_VERSION};
 use super::{Queue, RowState};
-use crate::core::record::{ClockInfo, Flags, Outcome, ResponseRecord};
-
-fn record(n: u64) -> ResponseRecord {
-    ResponseRecord {
-        id: Uuid::from_u64_pair(7, n),
-        reference: "ABCD-EFG".into(),
-        survey_id: "s".into(),
-        survey_version: "1".into(),
-        language: "en".into(),
-        site_id: "site".into(),
-        device_id: "dev".into(),
-        started_at: "2026-01-01T00:00:00.000Z".into(),
-        finished_at: "2026-01-01T00:00:01.000Z".into(),
-        clock: ClockInfo {
-            synchronized: true,
-            started_mono_ms: 0,
-            finished_mono_ms: 1000,
-            visit_number: n,
-            run_id: None,
-            boot_id: None,
-            started_boot_ms: None,
-            finished_boot_ms: None,
-        },
-        outcome: Outcome::Completed,
-        service: None,
-        answers: vec![],
-        flags: Flags::default(),
-    }
-}
+use crate::core::record::ResponseRecord;
+use earshot_protocol::testing::record;
 
 fn insert_v1(conn: &Connection, r: &ResponseRecord, state: &str, batch: Option<&str>) {
     let json = serde_json::to_string(r).unwrap();

@@ -3,6 +3,7 @@
 //! that a udev rule sets. `earshot touch-rotation` writes that rule from the same setting, so
 //! that picture and touch are turned together.
 
+use crate::core::problem::Problem;
 use std::path::{Path, PathBuf};
 
 /// The rule file `earshot touch-rotation` writes (before 99-earshot.rules, which leaves
@@ -48,7 +49,7 @@ pub fn touch_rule(rotation: u16) -> String {
 }
 
 /// Writes the rule into `rules_dir` (atomically) and returns its path.
-pub fn write_touch_rule(rules_dir: &Path, rotation: u16) -> Result<PathBuf, String> {
+pub fn write_touch_rule(rules_dir: &Path, rotation: u16) -> Result<PathBuf, Problem> {
     let path = rules_dir.join(TOUCH_RULE_FILE);
     crate::files::replace_atomically(&path, touch_rule(rotation).as_bytes(), Some(0o644)).map_err(
         |e| {

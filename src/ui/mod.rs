@@ -3,10 +3,10 @@
 //! fills its adapter from the core's view and turns its taps into [`Event`]s. This module
 //! holds the window, sends events to the core, hands finished records to the sink and says
 //! which screen is up. It runs on the UI thread and never waits there: storage verdicts and
-//! scans come back from their own threads through the event loop.
+//! scans come back from their own threads as messages through the event loop (`inbox`).
 
 use std::cell::{Cell, RefCell};
-use std::rc::{Rc, Weak};
+use std::rc::Rc;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -22,10 +22,12 @@ use crate::seams::alarms::{AlarmKind, Alarms};
 use crate::seams::scan::ScanSource;
 use crate::seams::sink::ResponseSink;
 
+mod inbox;
 mod moments;
 mod night;
 mod screens;
 
+use inbox::{Inbox, UiMessage};
 use moments::Moments;
 
 slint::include_modules!();
@@ -77,8 +79,9 @@ impl KioskUi {
         crate::system::fonts::install().map_err(|p| slint::PlatformError::Other(p.to_string()))?;
         let window = MainWindow::new()?;
         let hide_cursor = parts.hide_cursor;
-        let bridge = Bridge::new(&window, parts);
-        UI_BRIDGE.with(|b| *b.borrow_mut() = Some(Rc::downgrade(&bridge)));
+        let inbox = Inbox::of(&window);
+        let bridge = Bridge::new(&window, parts, inbox.clone());
+        inbox.deliver_to(&bridge);
         window.global::<Theme>().set_hide_cursor(hide_cursor);
         screens::connect(&window, &bridge);
         screens::frame::set_languages(&window, &bridge.kiosk.borrow());
@@ -103,9 +106,8 @@ impl KioskUi {
     /// Feeds scans from a scanner into the visit.
     pub fn attach_scanner(&self, source: Box<dyn ScanSource>) {
         tracing::info!(scanner = %source.describe(), "receipt scanner");
-        source.start(Box::new(|code| {
-            on_ui_thread(move |bridge| bridge.scan(code))
-        }));
+        let inbox = self.bridge.inbox.clone();
+        source.start(Box::new(move |code| inbox.post(UiMessage::Scanned(code))));
     }
 
     /// Sends an event as if it came from the UI (for simulations of hardware input).
@@ -119,27 +121,10 @@ impl KioskUi {
     }
 }
 
-thread_local! {
-    /// The bridge of the window on this (the UI) thread, for work coming back from other
-    /// threads through `invoke_from_event_loop`.
-    static UI_BRIDGE: RefCell<Option<Weak<Bridge>>> = const { RefCell::new(None) };
-}
-
-/// Runs `f` with the bridge on the UI thread, from any thread.
-fn on_ui_thread(f: impl FnOnce(&Rc<Bridge>) + Send + 'static) {
-    let posted = slint::invoke_from_event_loop(move || {
-        let bridge = UI_BRIDGE.with(|b| b.borrow().as_ref().and_then(Weak::upgrade));
-        if let Some(bridge) = bridge {
-            f(&bridge);
-        }
-    });
-    if let Err(e) = posted {
-        tracing::warn!(error = %e, "the UI has stopped; a result could not be shown");
-    }
-}
-
 struct Bridge {
     window: slint::Weak<MainWindow>,
+    /// Where the other threads' results and inputs for this window arrive.
+    inbox: Inbox,
     kiosk: RefCell<Kiosk>,
     sink: Arc<dyn ResponseSink>,
     alarms: Alarms,
@@ -161,7 +146,7 @@ struct Bridge {
 }
 
 impl Bridge {
-    fn new(window: &MainWindow, parts: KioskParts) -> Rc<Bridge> {
+    fn new(window: &MainWindow, parts: KioskParts, inbox: Inbox) -> Rc<Bridge> {
         let moments = Moments::new(parts.clock);
         let staff_call = if parts.hardware.has_staff_call() {
             parts.staff_call
@@ -177,6 +162,7 @@ impl Bridge {
         };
         Rc::new(Bridge {
             window: window.as_weak(),
+            inbox,
             kiosk: RefCell::new(kiosk),
             sink: parts.sink,
             alarms: parts.alarms,
@@ -195,12 +181,14 @@ impl Bridge {
     /// Follows the alarms on the status light, and the wake input and the night schedule.
     fn watch_devices(self: &Rc<Self>) {
         self.update_light();
+        let inbox = self.inbox.clone();
         self.alarms
-            .on_change(|| on_ui_thread(|bridge| bridge.update_light()));
+            .on_change(move || inbox.post(UiMessage::AlarmsChanged));
+        let inbox = self.inbox.clone();
         let wake = self
             .hardware
             .borrow_mut()
-            .watch_wake(Box::new(|| on_ui_thread(|bridge| bridge.wake())));
+            .watch_wake(Box::new(move || inbox.post(UiMessage::Wake)));
         if let Err(e) = wake {
             self.alarms
                 .raise(AlarmKind::HardwareUnavailable, e.problem, e.fix);
@@ -281,8 +269,13 @@ impl Bridge {
             misuse = record.flags.suspected_misuse,
             "visit finished"
         );
+        let inbox = self.inbox.clone();
         let done = Box::new(move |result: crate::seams::sink::StoreResult| {
-            on_ui_thread(move |bridge| bridge.stored(id, outcome, result));
+            inbox.post(UiMessage::Stored {
+                id,
+                outcome,
+                result,
+            })
         });
         self.sink.submit(record, done);
     }

@@ -7,7 +7,6 @@
 //! limit, and the kiosk's memory never holds more than the limit and one chunk of it.
 
 use std::io::Write;
-use std::net::IpAddr;
 use std::path::Path;
 use std::time::{Duration, SystemTime};
 
@@ -21,6 +20,8 @@ use reqwest::StatusCode;
 use uuid::Uuid;
 
 use super::backoff::parse_retry_after;
+use crate::core::problem::Problem;
+use crate::files::config::{ServerUrl, UploadConfig};
 
 /// The most a batch reply may be: one result per response for the most responses a batch
 /// may carry, each with a reason, is well under this.
@@ -60,40 +61,24 @@ impl SendError {
     }
 }
 
-/// Loopback addresses may use plain HTTP (tests, a collector on the same box); everything
-/// else must be HTTPS, because the bodies carry visitors' answers and the device's token.
-pub fn check_server_url(url: &str) -> Result<reqwest::Url, String> {
-    let parsed = reqwest::Url::parse(url.trim())
-        .map_err(|e| format!("server URL {url:?} is not a URL: {e}"))?;
-    match parsed.scheme() {
-        "https" => Ok(parsed),
-        "http" => {
-            let loopback = match parsed.host() {
-                Some(url::Host::Ipv4(ip)) => IpAddr::V4(ip).is_loopback(),
-                Some(url::Host::Ipv6(ip)) => IpAddr::V6(ip).is_loopback(),
-                Some(url::Host::Domain(d)) => d.eq_ignore_ascii_case("localhost"),
-                None => false,
-            };
-            if loopback {
-                Ok(parsed)
-            } else {
-                Err(format!(
-                    "server URL {url:?} must use https:// (plain http is allowed only for 127.0.0.1, ::1 or localhost)"
-                ))
-            }
-        }
-        other => Err(format!(
-            "server URL {url:?} has scheme {other:?}; use https://"
-        )),
-    }
-}
-
 #[derive(Debug, Clone)]
 pub struct ClientSettings {
     pub server: reqwest::Url,
     pub ca_file: Option<std::path::PathBuf>,
     pub connect_timeout: Duration,
     pub request_timeout: Duration,
+}
+
+impl ClientSettings {
+    /// How to reach `server` under `[upload]`'s CA file and timeouts.
+    pub fn new(server: &ServerUrl, upload: &UploadConfig) -> ClientSettings {
+        ClientSettings {
+            server: server.url().clone(),
+            ca_file: upload.ca_file.clone(),
+            connect_timeout: upload.connect_timeout,
+            request_timeout: upload.request_timeout,
+        }
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -115,7 +100,7 @@ pub fn gzip(bytes: &[u8]) -> Vec<u8> {
 }
 
 impl Client {
-    pub fn new(settings: &ClientSettings) -> Result<Client, String> {
+    pub fn new(settings: &ClientSettings) -> Result<Client, Problem> {
         let mut builder = reqwest::Client::builder()
             .connect_timeout(settings.connect_timeout)
             .timeout(settings.request_timeout)
@@ -367,7 +352,7 @@ pub fn classify<T: serde::de::DeserializeOwned>(
     })
 }
 
-fn read_ca_file(path: &Path) -> Result<Vec<reqwest::Certificate>, String> {
+fn read_ca_file(path: &Path) -> Result<Vec<reqwest::Certificate>, Problem> {
     let pem = std::fs::read(path)
         .map_err(|e| format!("cannot read the CA file {}: {e}", path.display()))?;
     let certs = reqwest::Certificate::from_pem_bundle(&pem).map_err(|e| {
@@ -377,10 +362,10 @@ fn read_ca_file(path: &Path) -> Result<Vec<reqwest::Certificate>, String> {
         )
     })?;
     if certs.is_empty() {
-        return Err(format!(
+        return Err(Problem::new(format!(
             "the CA file {} holds no certificates (expected -----BEGIN CERTIFICATE-----)",
             path.display()
-        ));
+        )));
     }
     Ok(certs)
 }
@@ -497,19 +482,6 @@ mod tests {
         };
         let len = serde_json::to_vec(&reply).unwrap().len();
         assert!(len * 4 < MAX_BATCH_REPLY_BYTES, "{len} bytes");
-    }
-
-    #[test]
-    fn plain_http_only_to_loopback() {
-        assert!(check_server_url("https://collector.example.org").is_ok());
-        assert!(check_server_url("http://127.0.0.1:8080").is_ok());
-        assert!(check_server_url("http://[::1]:8080/base").is_ok());
-        assert!(check_server_url("http://localhost:8080").is_ok());
-        let e = check_server_url("http://collector.example.org").unwrap_err();
-        assert!(e.contains("https"), "{e}");
-        assert!(check_server_url("http://10.0.0.5").is_err());
-        assert!(check_server_url("ftp://127.0.0.1").is_err());
-        assert!(check_server_url("collector").is_err());
     }
 
     #[test]

@@ -10,17 +10,18 @@ pub mod token;
 use std::collections::HashSet;
 use std::path::PathBuf;
 use std::sync::Arc;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, SystemTime};
 
 use earshot_protocol::{DeviceClock, DeviceStatus, ItemStatus};
 use tokio::sync::Notify;
 use uuid::Uuid;
 
-use crate::files::config::Config;
+use crate::core::problem::Problem;
+use crate::files::config::UploadConfig;
 use crate::seams::alarms::{AlarmKind, Alarms};
 use crate::storage::{Batch, Queue};
 use backoff::Backoff;
-use client::{check_server_url, Client, ClientSettings, SendError};
+use client::{Client, ClientSettings, SendError};
 
 #[derive(Debug, Clone)]
 pub struct UploadSettings {
@@ -33,25 +34,18 @@ pub struct UploadSettings {
 }
 
 impl UploadSettings {
-    /// `Ok(None)` when no server is configured: responses stay in the queue.
-    pub fn from_config(config: &Config) -> Result<Option<UploadSettings>, String> {
-        let u = &config.upload;
-        let Some(server) = &u.server else {
-            return Ok(None);
-        };
-        Ok(Some(UploadSettings {
-            client: ClientSettings {
-                server: check_server_url(server)?,
-                ca_file: u.ca_file.clone(),
-                connect_timeout: Duration::from_secs(u.connect_timeout_s),
-                request_timeout: Duration::from_secs(u.request_timeout_s),
-            },
-            token_path: config.token_path(),
-            batch_max_responses: u.batch_max_responses.max(1),
-            batch_max_bytes: u.batch_max_kb.max(1) * 1024,
-            heartbeat: Duration::from_secs(u.heartbeat_s),
-            debounce: Duration::from_secs(u.debounce_s),
-        }))
+    /// The uploader's settings from `[upload]`; `None` when no server is configured:
+    /// responses stay in the queue.
+    pub fn from_config(upload: &UploadConfig) -> Option<UploadSettings> {
+        let server = upload.server.as_ref()?;
+        Some(UploadSettings {
+            client: ClientSettings::new(server, upload),
+            token_path: upload.token_path.clone(),
+            batch_max_responses: upload.batch_max_responses,
+            batch_max_bytes: upload.batch_max_bytes,
+            heartbeat: upload.heartbeat,
+            debounce: upload.debounce,
+        })
     }
 }
 
@@ -127,7 +121,7 @@ impl Uploader {
         settings: UploadSettings,
         facts: DeviceFacts,
         alarms: Alarms,
-    ) -> Result<Uploader, String> {
+    ) -> Result<Uploader, Problem> {
         Ok(Uploader {
             client: Client::new(&settings.client)?,
             batch_limit: settings.batch_max_responses,
@@ -147,7 +141,7 @@ impl Uploader {
     }
 
     fn token(&self) -> Result<String, String> {
-        match token::read(&self.settings.token_path)? {
+        match token::read(&self.settings.token_path).map_err(|p| p.to_string())? {
             Some(t) => Ok(t),
             None => Err(format!(
                 "this device has no token ({} is missing); provision it with `earshot provision --server URL --code CODE`",
@@ -205,10 +199,7 @@ impl Uploader {
         if let (true, Some(boot)) = (synchronized, boot) {
             self.keep_boot_sync(queue, boot, now).await;
         }
-        let now_ms = now
-            .duration_since(UNIX_EPOCH)
-            .map(|d| d.as_millis() as i64)
-            .unwrap_or(0);
+        let now_ms = earshot_protocol::time::unix_ms(now);
         DeviceStatus {
             app_version: env!("CARGO_PKG_VERSION").into(),
             survey_id: self.facts.survey_id.clone(),

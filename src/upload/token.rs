@@ -1,25 +1,26 @@
 //! The device token: a secret, kept in its own file in the state directory, readable by the
 //! kiosk's user alone, never in the config file and never logged.
 
+use crate::core::problem::Problem;
 use std::path::Path;
 
 /// The token, or `None` when the device has not been provisioned.
-pub fn read(path: &Path) -> Result<Option<String>, String> {
+pub fn read(path: &Path) -> Result<Option<String>, Problem> {
     match std::fs::read_to_string(path) {
         Ok(text) => {
             let token = text.trim().to_string();
             Ok((!token.is_empty()).then_some(token))
         }
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
-        Err(e) => Err(format!(
+        Err(e) => Err(Problem::new(format!(
             "cannot read the device token {}: {e}; check that the earshot user owns it",
             path.display()
-        )),
+        ))),
     }
 }
 
 /// Writes the token with mode 0600: a temporary file beside it, flushed, renamed over.
-pub fn write(path: &Path, token: &str) -> Result<(), String> {
+pub fn write(path: &Path, token: &str) -> Result<(), Problem> {
     let dir = path
         .parent()
         .filter(|d| !d.as_os_str().is_empty())
@@ -29,12 +30,12 @@ pub fn write(path: &Path, token: &str) -> Result<(), String> {
     let mut text = token.as_bytes().to_vec();
     text.push(b'\n');
     crate::files::replace_atomically(path, &text, Some(0o600)).map_err(|e| {
-        format!(
+        Problem::new(format!(
             "cannot write the device token {} ({}): {}",
             path.display(),
             e.step,
             e.error
-        )
+        ))
     })
 }
 

@@ -11,7 +11,7 @@
 //! Every check says what failed and why; the run's folder keeps the guest's console logs,
 //! QEMU's messages and the pictures compared.
 
-#[path = "../common/mod.rs"]
+#[path = "../kiosk/common.rs"]
 mod common;
 mod guest;
 mod screen;
@@ -31,6 +31,9 @@ use guest::{Arch, Vm, VmConfig};
 use screen::Picture;
 use twin::Twin;
 
+/// Stands for systemd-timesyncd's marker in the guest: the clock counts as set while it
+/// exists (on the guest's disk, so across boots).
+const CLOCK_MARKER: &str = "/var/lib/earshot/vm-clock-set";
 const WIDTH: u32 = 800;
 const HEIGHT: u32 = 480;
 /// How alike the guest's screen and the twin's picture of the same screen must be: the same
@@ -183,6 +186,8 @@ struct Run {
     /// The shortest seen from a visit's last tap to its thanks screen: the time the response
     /// is being stored in (and drawn).
     thanks_after: Duration,
+    /// The visit made before the clock was set, and when its first tap was made.
+    clock_visit: Option<(String, std::time::SystemTime)>,
 }
 
 impl Run {
@@ -264,6 +269,7 @@ impl Run {
             secret: None,
             next_txn: 0,
             thanks_after: Duration::MAX,
+            clock_visit: None,
         })
     }
 
@@ -322,7 +328,8 @@ impl Run {
         self.receipt_attached(&mut vm, &first, &second)?;
         self.reach_collector(&mut vm, &[&first.id, &second.id])?;
         self.watchdog(&mut vm)?;
-        vm.stop();
+        let vm = self.clock_set_late(vm)?;
+        self.clock_placed_after_reboot(vm)?;
         self.power_cuts(power_cuts)?;
         Ok(())
     }
@@ -904,12 +911,22 @@ impl Run {
     }
 
     fn collector_records(&mut self, vm: &mut Vm) -> Result<Vec<Value>, String> {
+        Ok(self
+            .collector_lines(vm)?
+            .into_iter()
+            .map(|mut line| line["record"].take())
+            .collect())
+    }
+
+    /// The collector's export: each line the record with where the collector placed it
+    /// (`started_at`, `finished_at`, `time_basis`).
+    fn collector_lines(&mut self, vm: &mut Vm) -> Result<Vec<Value>, String> {
         let out = vm.sh(
             "runuser -u earshot-collector -- earshot-collector --db /var/lib/earshot-collector/collector.db \
              export --format jsonl --out /tmp/vm-collector.jsonl >/dev/null \
              && cat /tmp/vm-collector.jsonl && rm -f /tmp/vm-collector.jsonl",
         )?;
-        jsonl_records(&out)
+        jsonl_lines(&out)
     }
 
     fn receipt_attached(
@@ -1036,6 +1053,107 @@ impl Run {
         self.kiosk_ready(vm, "after the watchdog's restart")?;
         self.first_frame(vm, "after the watchdog's restart")?;
         self.shows_attract(vm, "attract screen after the watchdog's restart")?;
+        Ok(())
+    }
+
+    // ---- The clock across a reboot -------------------------------------------------------
+
+    /// A response recorded before the clock was set, with the collector out of reach; the
+    /// clock set later in the same boot; then the power cut. Returns the guest to cut.
+    ///
+    /// The kiosk counts its clock as set while `CLOCK_MARKER` exists (the drop-in below
+    /// names it in place of systemd-timesyncd's marker, which never appears here: the guest
+    /// has no time server).
+    fn clock_set_late(&mut self, mut vm: Vm) -> Result<Vm, String> {
+        vm.sh(&format!(
+            "set -e; systemctl stop earshot-collector.service; rm -f {CLOCK_MARKER}; \
+             mkdir -p /etc/systemd/system/earshot.service.d; \
+             printf '[Service]\\nEnvironment={}={CLOCK_MARKER}\\n' > /etc/systemd/system/earshot.service.d/vm-clock.conf; \
+             systemctl daemon-reload; systemctl restart earshot.service",
+            earshot::system::clock::TIME_SYNC_MARKER_ENV
+        ))?;
+        self.kiosk_ready(&mut vm, "with its clock not set")?;
+        self.shows_attract(&mut vm, "attract screen with the clock not set")?;
+        let boot = vm
+            .sh("cat /proc/sys/kernel/random/boot_id")?
+            .trim()
+            .to_string();
+        let tapped_at = std::time::SystemTime::now();
+        let visited = self.visit(&mut vm, &Visit::unsynchronised())?;
+        let records = self.kiosk_records(&mut vm)?;
+        let Some(record) = records.iter().find(|r| r["id"] == visited.id.as_str()) else {
+            return Err(format!("the kiosk's queue lacks the visit {}", visited.id));
+        };
+        let clock = &record["clock"];
+        if clock["synchronized"] != false || clock["boot_id"] != boot.as_str() {
+            return Err(format!(
+                "the visit before the clock was set has clock {clock}; unsynchronised, of boot {boot}, was expected"
+            ));
+        }
+        // Set: the kiosk keeps the boot's first synchronised reading at its next upload
+        // attempt (failing: the collector is stopped), a second or two away.
+        vm.sh(&format!("touch {CLOCK_MARKER}"))?;
+        let deadline = Instant::now() + self.config.within(Duration::from_secs(90));
+        let kept = "this boot's clock reading is kept";
+        while !vm
+            .sh("journalctl -b -u earshot.service --no-pager -o cat")?
+            .contains(kept)
+        {
+            if Instant::now() > deadline {
+                let log = vm
+                    .sh_status("journalctl -b -u earshot.service --no-pager -o cat -n 30")
+                    .map(|(_, o)| o)
+                    .unwrap_or_default();
+                return Err(format!(
+                    "the kiosk did not keep its clock reading once the clock was set (no \"{kept}\" in its journal):\n{log}"
+                ));
+            }
+            std::thread::sleep(Duration::from_secs(1));
+        }
+        self.pass("a visit recorded before the clock was set is marked unsynchronised, and the boot's reading is kept once it is set");
+        self.clock_visit = Some((visited.id, tapped_at));
+        Ok(vm)
+    }
+
+    /// After the power cut, the next boot uploads the response with the earlier boot's
+    /// reading, and the collector places it on true time.
+    fn clock_placed_after_reboot(&mut self, vm: Vm) -> Result<(), String> {
+        let (id, tapped_at) = self
+            .clock_visit
+            .clone()
+            .ok_or("no visit before the clock was set")?;
+        vm.power_cut();
+        let mut vm = self.boot()?;
+        self.kiosk_ready(&mut vm, "after the power cut with the clock set")?;
+        self.reach_collector(&mut vm, &[&id])?;
+        let lines = self.collector_lines(&mut vm)?;
+        let stored = lines
+            .iter()
+            .find(|r| r["id"] == id.as_str())
+            .ok_or_else(|| format!("the collector's export lacks {id}"))?;
+        if stored["time_basis"] != "corrected" {
+            return Err(format!(
+                "the response from before the reboot is stored with time basis {} (\"corrected\" was expected: its boot's clock reading came with it): {stored}",
+                stored["time_basis"]
+            ));
+        }
+        // The guest's clock runs from this machine's, so true time is this machine's time
+        // around the taps: the visit took its taps and screens, well under two minutes.
+        let finished = stored["finished_at"]
+            .as_str()
+            .and_then(|t| t.parse::<jiff::Timestamp>().ok())
+            .ok_or_else(|| format!("the collector's finished_at is not a time: {stored}"))?;
+        let tapped = jiff::Timestamp::try_from(tapped_at).map_err(|e| e.to_string())?;
+        let after = finished.duration_since(tapped).as_secs_f64();
+        if !(-5.0..=120.0).contains(&after) {
+            return Err(format!(
+                "the collector placed the response {after:.1} s after its first tap; the visit was made then: {stored}"
+            ));
+        }
+        self.pass(&format!(
+            "after a power cut and a reboot, the collector placed the response recorded before the clock was set on true time (time basis corrected, finished {after:.0} s after its first tap)"
+        ));
+        vm.stop();
         Ok(())
     }
 
@@ -1232,7 +1350,7 @@ enum Cut {
 }
 
 impl Visit {
-    /// The visit `tests/real_window.rs` makes: every kind of step, a comment typed on the
+    /// The visit `tests/kiosk/real_window.rs` makes: every kind of step, a comment typed on the
     /// on-screen keyboard.
     fn by_taps() -> Visit {
         Visit {
@@ -1249,6 +1367,18 @@ impl Visit {
             receipt: Some(code),
             option: 0,
             rating: ("Very happy", 5),
+            comment: None,
+            cut: None,
+        }
+    }
+
+    /// A visit without a receipt (the power cuts' count is of receipts): a touchpoint, a
+    /// middle rating, nothing typed.
+    fn unsynchronised() -> Visit {
+        Visit {
+            receipt: None,
+            option: 1,
+            rating: ("Neutral", 3),
             comment: None,
             cut: None,
         }
@@ -1292,13 +1422,20 @@ fn properties(text: &str) -> BTreeMap<String, String> {
         .collect()
 }
 
+/// The records of an export, one JSON line each.
 fn jsonl_records(text: &str) -> Result<Vec<Value>, String> {
+    Ok(jsonl_lines(text)?
+        .into_iter()
+        .map(|mut line| line["record"].take())
+        .collect())
+}
+
+/// An export's lines whole: the record, and what the exporting side says of it.
+fn jsonl_lines(text: &str) -> Result<Vec<Value>, String> {
     text.lines()
         .filter(|l| !l.trim().is_empty())
         .map(|l| {
-            let v: Value = serde_json::from_str(l)
-                .map_err(|e| format!("an exported line is not JSON ({e}): {l}"))?;
-            Ok(v["record"].clone())
+            serde_json::from_str(l).map_err(|e| format!("an exported line is not JSON ({e}): {l}"))
         })
         .collect()
 }

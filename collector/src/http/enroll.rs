@@ -14,6 +14,7 @@ use axum::http::request::Parts;
 use axum::http::StatusCode;
 use axum::routing::post;
 use axum::{Json, Router};
+use earshot_protocol::time::rfc3339;
 use earshot_protocol::{codes, DeviceId, EnrollReply, SiteId, ENROLL_PATH};
 use governor::clock::{Clock, DefaultClock};
 use serde::Deserialize;
@@ -21,7 +22,7 @@ use serde::Deserialize;
 use super::error::{blocking, ApiError};
 use super::extract::{BodyCap, ClientAddr, RequestBody};
 use super::AppState;
-use crate::store::{rfc3339, EnrollError};
+use crate::store::EnrollError;
 
 /// An enrolment request is a code and two names: a few hundred bytes.
 const MAX_ENROLMENT_BODY: usize = 16 * 1024;

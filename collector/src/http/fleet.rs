@@ -59,7 +59,7 @@ fn line(d: &DeviceRow, now: SystemTime, stale_after: Duration) -> DeviceLine {
     let seen = d
         .last_seen_at
         .as_deref()
-        .and_then(|t| humantime::parse_rfc3339_weak(t).ok());
+        .and_then(|t| earshot_protocol::time::parse_rfc3339(t).ok());
     let age = seen.and_then(|s| now.duration_since(s).ok());
     let status = d.last_status.as_ref();
     DeviceLine {

@@ -6,10 +6,10 @@ use std::time::SystemTime;
 
 use axum::routing::get;
 use axum::{Json, Router};
+use earshot_protocol::time::rfc3339;
 use earshot_protocol::StatusReply;
 
 use super::AppState;
-use crate::store::rfc3339;
 
 pub const HEALTH_PATH: &str = "/v1/health";
 

@@ -25,13 +25,13 @@ use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::get;
 use axum::{Form, Router};
+use earshot_protocol::random::random_hex;
 use serde::Deserialize;
 
 use super::extract::ClientAddr;
 use super::page::{blocking, cookie, render, same_secret, set_cookie, PageError};
 use super::AppState;
 use crate::accounts::{decoy_hash, password_matches, Role, User};
-use crate::store::random_hex;
 use crate::store::Session;
 
 pub const SESSION_COOKIE: &str = "earshot_session";

@@ -6,13 +6,13 @@ use std::time::SystemTime;
 use axum::extract::State;
 use axum::routing::post;
 use axum::{Json, Router};
+use earshot_protocol::time::rfc3339;
 use earshot_protocol::{StatusReply, StatusRequest, STATUS_PATH};
 
 use super::error::{blocking, ApiError};
 use super::extract::{AuthenticatedDevice, BodyCap, RequestBody};
 use super::AppState;
 use crate::status::ReportedStatus;
-use crate::store::rfc3339;
 
 /// A status block is well under a kilobyte; its text fields are cut to 500 characters.
 const MAX_STATUS_BODY: usize = 64 * 1024;

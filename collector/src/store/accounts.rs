@@ -7,9 +7,10 @@
 
 use std::time::SystemTime;
 
+use earshot_protocol::time::{rfc3339, unix_ms};
 use rusqlite::{params, OptionalExtension};
 
-use super::{rfc3339, sha256_hex, unix_ms, SqliteStore, StoreError};
+use super::{sha256_hex, SqliteStore, StoreError};
 use crate::accounts::{Email, Role, User};
 
 /// A session as a request finds it.

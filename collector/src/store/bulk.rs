@@ -8,10 +8,11 @@
 
 use std::time::SystemTime;
 
+use earshot_protocol::time::rfc3339;
 use rusqlite::TransactionBehavior;
 use uuid::Uuid;
 
-use super::{insert_response, rfc3339, SqliteStore, StoreError};
+use super::{insert_response, SqliteStore, StoreError};
 use crate::ingest::Accepted;
 
 /// A response to load: judged as `ingest::judge` judges one, with the device that sent it,

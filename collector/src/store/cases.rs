@@ -8,10 +8,11 @@
 use std::collections::BTreeSet;
 use std::time::SystemTime;
 
+use earshot_protocol::time::{rfc3339, unix_ms};
 use jiff::civil::Date;
 use rusqlite::{params, OptionalExtension, Transaction};
 
-use super::{rfc3339, unix_ms, SqliteStore, StoreError};
+use super::{SqliteStore, StoreError};
 use crate::accounts::User;
 use crate::cases::{
     add_working_days, case_for, next_state, CaseRule, CaseState, LowRating, Move, RuleSource, Rules,

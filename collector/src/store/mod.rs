@@ -4,13 +4,15 @@
 
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, SystemTime};
 
 use earshot_protocol::{BatchReply, DeviceStatus, ItemResult, ItemStatus};
 use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
 use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
+use earshot_protocol::random::{self, random_hex};
+use earshot_protocol::time::{rfc3339, unix_ms};
 use earshot_protocol::{DeviceId, SiteId};
 
 use crate::clocks::{BootClocks, SyncedReading};
@@ -151,27 +153,9 @@ pub trait Store: Accounts + Cases + PersonalData + Results + Send + Sync + 'stat
     fn receipt_secret(&self) -> Result<String, StoreError>;
 }
 
-pub fn rfc3339(t: SystemTime) -> String {
-    let t = t.max(UNIX_EPOCH);
-    humantime::format_rfc3339_millis(t).to_string()
-}
-
-pub(crate) fn unix_ms(t: SystemTime) -> i64 {
-    t.duration_since(UNIX_EPOCH)
-        .map(|d| d.as_millis() as i64)
-        .unwrap_or(0)
-}
-
 pub fn sha256_hex(bytes: &[u8]) -> String {
     let digest = Sha256::digest(bytes);
     digest.iter().map(|b| format!("{b:02x}")).collect()
-}
-
-/// Random bytes from the operating system, as lowercase hex.
-pub(crate) fn random_hex(bytes: usize) -> Result<String, String> {
-    let mut buf = vec![0u8; bytes];
-    getrandom::fill(&mut buf).map_err(|e| format!("no randomness from the system: {e}"))?;
-    Ok(buf.iter().map(|b| format!("{b:02x}")).collect())
 }
 
 /// Letters and digits that cannot be mistaken for one another when read off a screen or
@@ -181,7 +165,7 @@ const CODE_ALPHABET: &[u8] = b"ACDEFGHJKMNPQRTWXY34679";
 /// A 12-character enrolment code in groups of four, e.g. `K7MX-C4PA-TR9W`.
 fn new_enrollment_code() -> Result<String, String> {
     let mut buf = [0u8; 12];
-    getrandom::fill(&mut buf).map_err(|e| format!("no randomness from the system: {e}"))?;
+    random::fill(&mut buf)?;
     let mut code = String::new();
     for (i, b) in buf.iter().enumerate() {
         if i > 0 && i % 4 == 0 {

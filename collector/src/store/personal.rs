@@ -9,10 +9,11 @@
 use std::fmt::Write as _;
 use std::time::{Duration, SystemTime};
 
+use earshot_protocol::time::{rfc3339, unix_ms};
 use earshot_protocol::{AnswerValue, ResponseRecord};
 use rusqlite::{params, OptionalExtension, Transaction};
 
-use super::{rfc3339, unix_ms, SqliteStore, StoreError};
+use super::{SqliteStore, StoreError};
 use crate::cases::{Retention, DEFAULT_TEAM};
 
 /// What an erasure removed.

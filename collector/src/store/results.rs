@@ -614,8 +614,8 @@ mod tests {
                 language: "en".into(),
                 site_id: site.into(),
                 device_id: format!("{site}-1"),
-                started_at: crate::store::rfc3339(started),
-                finished_at: crate::store::rfc3339(started),
+                started_at: earshot_protocol::time::rfc3339(started),
+                finished_at: earshot_protocol::time::rfc3339(started),
                 clock: ClockInfo {
                     synchronized: true,
                     started_mono_ms: 0,

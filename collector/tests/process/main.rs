@@ -1,7 +1,7 @@
 //! The collector as a real process on 127.0.0.1. Here: malformed requests of every kind, each
 //! answered with a clear 4xx and a machine-readable reason, never a 500 and never a crash,
 //! with nothing of a refused batch stored; in `hostile`, a client out to take it down; in
-//! `cli`, the command line as the service team uses it.
+//! `cli`, the command line as the service team uses it; in `logging`, where its log goes.
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
@@ -15,6 +15,8 @@ use uuid::Uuid;
 mod cli;
 /// Attacks as a hostile client would make them, bounded in count and time.
 mod hostile;
+/// Its log: plain text into a pipe, journal entries under systemd.
+mod logging;
 
 struct Server {
     child: Child,
@@ -144,7 +146,7 @@ fn status_block() -> Value {
 }
 
 fn record() -> Value {
-    let now = humantime::format_rfc3339_millis(std::time::SystemTime::now()).to_string();
+    let now = earshot_protocol::time::rfc3339(std::time::SystemTime::now());
     json!({
         "id": Uuid::now_v7(), "reference": "K7M2-Q", "survey_id": "shop-feedback",
         "survey_version": "2026-11-23", "language": "en", "site_id": "s", "device_id": "kiosk-1",

@@ -291,7 +291,7 @@ fn data_set() -> Vec<(&'static str, &'static str, Vec<Visit>)> {
 
 fn record(site: &str, device: &str, visit: &Visit, minutes_ago: u64) -> Value {
     let at = SystemTime::now() - Duration::from_secs(60 * minutes_ago + 60);
-    let start = humantime::format_rfc3339_millis(at).to_string();
+    let start = earshot_protocol::time::rfc3339(at);
     let mut answers = vec![json!({"step_id": "rating", "at_ms": 1000,
         "value": {"type": "rating", "scale": "smiley5", "value": visit.rating}})];
     if !visit.reasons.is_empty() {

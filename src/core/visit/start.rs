@@ -1,6 +1,6 @@
 //! The start of a visit, and the attract screen visits start from and return to.
 
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::time::SystemTime;
 
 use uuid::Uuid;
 
@@ -44,10 +44,8 @@ impl Kiosk {
 
     /// UUID v7 from the wall clock and the kiosk's randomness.
     fn new_id(&mut self, wall: SystemTime) -> Uuid {
-        let millis = wall
-            .duration_since(UNIX_EPOCH)
-            .map(|d| d.as_millis() as u64)
-            .unwrap_or(0);
+        // Never negative: 0 for a clock before 1970.
+        let millis = earshot_protocol::time::unix_ms(wall) as u64;
         let mut random = [0u8; 10];
         self.rng.fill(&mut random);
         uuid::Builder::from_unix_timestamp_millis(millis, &random).into_uuid()

@@ -1,6 +1,6 @@
 //! The parser's own checks: the demo surveys and the documented example read as intended, and
 //! the helpers that word its messages hold at their edges. Every error a file can produce is
-//! checked through `parse` alone, in the kiosk's tests/survey_errors.rs.
+//! checked through `parse` alone, in the kiosk's tests/library/survey_errors.rs.
 
 use super::advice::{edit_distance, join, nearest, quoted, MAX_QUOTED_CHARS};
 use super::values::{id_problem, sanitized_id, DEFAULT_MAX_CHARS, MAX_ID_CHARS};

@@ -8,8 +8,7 @@ use earshot::core::record::{Answer, AnswerValue, ResponseRecord};
 use earshot::storage::{EnqueueOutcome, Opened, Queue, QueueOptions, RowState, StorageError};
 use uuid::Uuid;
 
-mod records;
-use records::{record, record_with_comment};
+use earshot_protocol::testing::{record, record_with_comment};
 
 /// A record whose stored JSON is about `bytes` long.
 fn record_with_text(n: u64, bytes: usize) -> ResponseRecord {
@@ -588,7 +587,8 @@ fn a_kill_9_after_claiming_loses_nothing() {
     let mut child = std::process::Command::new(std::env::current_exe().unwrap())
         .args([
             "--exact",
-            "helper_claims_then_waits_to_be_killed",
+            // As the harness names it in this binary: with its module.
+            "storage_queue::helper_claims_then_waits_to_be_killed",
             "--ignored",
             "--nocapture",
         ])

@@ -3,13 +3,11 @@
 //! between them where the network or the server misbehaves. After each fault, every response
 //! the kiosk committed is at the collector exactly once, or still kept on the kiosk.
 
-mod net;
-mod process;
-
 use std::process::Stdio;
 use std::time::Duration;
 
-use net::{assert_exactly_once, wait_for, Collector, Fault, Kiosk, Proxy};
+use crate::net::{self, assert_exactly_once, wait_for, Collector, Fault, Kiosk, Proxy};
+use crate::process;
 
 fn stats_field(kiosk: &Kiosk, field: &str) -> u64 {
     kiosk.queue_stats()[field].as_u64().unwrap()
@@ -657,11 +655,11 @@ fn the_kiosks_own_uploader_is_woken_by_each_stored_response() {
         earshot::core::survey::parse(earshot::files::config::demo_survey("shop").unwrap(), "shop")
             .unwrap();
     let sink = std::sync::Arc::new(earshot::storage::QueueSink::start_for_kiosk(
-        &config,
+        &config.storage,
         alarms.clone(),
     ));
     earshot::app::uploader::start(
-        &config,
+        &config.upload,
         &survey,
         &sink,
         &alarms,
@@ -675,8 +673,8 @@ fn the_kiosks_own_uploader_is_woken_by_each_stored_response() {
         let record: earshot::core::record::ResponseRecord = serde_json::from_value(serde_json::json!({
             "id": uuid::Uuid::now_v7(), "reference": "K7M2-Q", "survey_id": survey.id, "survey_version": survey.version,
             "language": "en", "site_id": "test-site", "device_id": "test-kiosk",
-            "started_at": earshot::core::record::rfc3339(std::time::SystemTime::now()),
-            "finished_at": earshot::core::record::rfc3339(std::time::SystemTime::now()),
+            "started_at": earshot_protocol::time::rfc3339(std::time::SystemTime::now()),
+            "finished_at": earshot_protocol::time::rfc3339(std::time::SystemTime::now()),
             "clock": {"synchronized": true, "started_mono_ms": 0, "finished_mono_ms": 1000, "visit_number": n + 1},
             "outcome": "completed", "service": null, "answers": [], "flags": {"suspected_misuse": false}
         }))
@@ -1101,7 +1099,7 @@ fn visits_on_the_kiosk_show_in_the_collectors_results_in_the_surveys_own_words()
         .filter(|r| r["flags"]["suspected_misuse"] == false)
         .count();
     let shop =
-        earshot::core::survey::parse(include_str!("../assets/surveys/shop.toml"), "shop.toml")
+        earshot::core::survey::parse(include_str!("../../assets/surveys/shop.toml"), "shop.toml")
             .unwrap();
     let welsh_reason_labels: Vec<String> = shop
         .steps

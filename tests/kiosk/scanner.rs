@@ -2,15 +2,13 @@
 //! opens one end as its scanner port, the test writes codes into the other, in fragments,
 //! with every framing, with garbage, too long, in a burst, and unplugs and replugs it.
 
-mod serial;
-
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
-use serial::Cable;
+use crate::serial::Cable;
 
 struct Listener {
     child: Child,

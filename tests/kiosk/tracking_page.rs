@@ -5,20 +5,16 @@
 //! rule for the visit's touchpoint, and the reference on the thanks screen opens the case's
 //! tracking page.
 
-mod common;
-mod display;
-mod net;
-mod window;
-
 use std::net::SocketAddr;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use common::TestKiosk;
 use earshot::core::record::{AnswerValue, Outcome};
 use earshot::core::visit::Screen;
-use net::Collector;
-use window::{answers, option_labels, reason_set, RealKiosk, HEIGHT, WIDTH};
+
+use crate::common::{self, option_labels, reason_set, TestKiosk};
+use crate::net::Collector;
+use crate::window::{answers, RealKiosk, HEIGHT, WIDTH};
 
 /// Where visitors reach the collector (its HTTPS proxy, in a deployment): the kiosk's QR code
 /// and link lead under it. Nothing listens there in this test; the page is fetched from the
@@ -29,7 +25,11 @@ const SITE: &str = "window-test-site";
 
 #[test]
 fn a_contact_request_made_in_the_real_window_opens_its_case_on_the_tracking_page() {
-    common::init_backend();
+    common::on_slint_thread(contact_request_to_tracking_page);
+}
+
+/// The test itself, on the Slint thread, where the twin is drawn.
+fn contact_request_to_tracking_page() {
     let dir = tempfile::tempdir().expect("a scratch folder");
     let collector = Collector::start(dir.path(), &["--public-url", PUBLIC_URL]);
     assert!(

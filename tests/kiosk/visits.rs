@@ -1,14 +1,9 @@
 //! Whole visits through the real Slint UI (testing backend, mock time): taps found by
 //! accessible label, records read back from the real response file.
 
-mod common;
-mod records;
-mod serial;
-
 use std::sync::Arc;
 use std::time::Duration;
 
-use common::{advance, TestKiosk};
 use earshot::core::record::{AnswerValue, Outcome};
 use earshot::core::survey::StepKind;
 use earshot::core::visit::Screen;
@@ -19,21 +14,25 @@ use earshot::storage::{Queue, QueueSink};
 use earshot::ui::ThanksAdapter;
 use slint::ComponentHandle;
 
-/// One test function: Slint's testing backend with an event loop can be set up only once
-/// per process, so the scenarios run in turn, each with a fresh kiosk.
+use crate::common::{self, advance, option_labels, reason_set, TestKiosk};
+use crate::serial;
+
+/// One test function, its scenarios in turn, each with a fresh kiosk, on the Slint thread:
+/// Slint's testing backend with an event loop can be set up only once per process.
 #[test]
 fn visits_through_the_touchscreen() {
-    common::init_backend();
-    shop_visit_completed_by_taps();
-    council_visit_with_statements_and_declined_contact();
-    still_there_extends_and_idle_times_out();
-    language_changes_mid_visit();
-    start_again_abandons_the_visit();
-    records_carry_the_boot_and_its_clock();
-    a_store_failure_is_told_honestly_and_alarmed();
-    a_receipt_scanned_over_serial_at_attract_makes_a_completed_visit();
-    staff_call_night_blanking_and_the_status_light();
-    the_thanks_screen_links_to_the_chosen_tracking_page();
+    common::on_slint_thread(|| {
+        shop_visit_completed_by_taps();
+        council_visit_with_statements_and_declined_contact();
+        still_there_extends_and_idle_times_out();
+        language_changes_mid_visit();
+        start_again_abandons_the_visit();
+        records_carry_the_boot_and_its_clock();
+        a_store_failure_is_told_honestly_and_alarmed();
+        a_receipt_scanned_over_serial_at_attract_makes_a_completed_visit();
+        staff_call_night_blanking_and_the_status_light();
+        the_thanks_screen_links_to_the_chosen_tracking_page();
+    });
 }
 
 /// The keyed transaction the test kiosks make of a receipt code.
@@ -51,26 +50,6 @@ fn transaction_of(code: &str) -> String {
     }
 }
 
-fn options_of(k: &TestKiosk, step: &str) -> Vec<String> {
-    match &k.survey.step(step).unwrap().kind {
-        StepKind::Service { options, .. } | StepKind::Choice { options, .. } => {
-            options.iter().map(|o| k.en(&o.label)).collect()
-        }
-        other => panic!("{other:?}"),
-    }
-}
-
-fn reason_set(k: &TestKiosk, step: &str, rating: i32) -> (String, Vec<String>) {
-    let StepKind::Reasons { sets, .. } = &k.survey.step(step).unwrap().kind else {
-        panic!()
-    };
-    let set = sets.iter().find(|s| s.ratings.contains(&rating)).unwrap();
-    (
-        k.en(&set.question),
-        set.options.iter().map(|o| k.en(&o.label)).collect(),
-    )
-}
-
 fn shop_visit_completed_by_taps() {
     let k = TestKiosk::new("shop");
     let (scans, scanner) = ChannelScanner::new();
@@ -86,7 +65,7 @@ fn shop_visit_completed_by_taps() {
     );
 
     k.tap("Start");
-    let touchpoints = options_of(&k, "touchpoint");
+    let touchpoints = option_labels(&k, "touchpoint");
     assert!(k.has(&touchpoints[2]), "{touchpoints:?}");
     k.tap(&touchpoints[2]);
 
@@ -172,14 +151,14 @@ fn shop_visit_completed_by_taps() {
 fn council_visit_with_statements_and_declined_contact() {
     let k = TestKiosk::new("council");
     k.tap("Start");
-    let services = options_of(&k, "service");
+    let services = option_labels(&k, "service");
     k.tap(&services[2]);
     k.tap("Happy");
     let (question, reasons) = reason_set(&k, "why", 3);
     assert!(k.has(&question), "{question}");
     k.tap(&reasons[0]);
     k.tap("Next");
-    let channels = options_of(&k, "channel");
+    let channels = option_labels(&k, "channel");
     k.tap(&channels[0]);
     k.tap("Agree");
     k.tap("Strongly agree");
@@ -210,7 +189,7 @@ fn council_visit_with_statements_and_declined_contact() {
 fn still_there_extends_and_idle_times_out() {
     let k = TestKiosk::new("shop");
     k.tap("Start");
-    k.tap(&options_of(&k, "touchpoint")[0]);
+    k.tap(&option_labels(&k, "touchpoint")[0]);
     advance(Duration::from_secs(29));
     assert!(!k.has("I'm still here"));
     advance(Duration::from_secs(2));
@@ -271,7 +250,7 @@ fn language_changes_mid_visit() {
 fn start_again_abandons_the_visit() {
     let k = TestKiosk::new("shop");
     k.tap("Start");
-    k.tap(&options_of(&k, "touchpoint")[1]);
+    k.tap(&option_labels(&k, "touchpoint")[1]);
     k.tap("Happy");
     k.tap("Start again");
     assert_eq!(k.ui.screen(), Screen::Attract);
@@ -290,7 +269,7 @@ fn records_carry_the_boot_and_its_clock() {
     let k = TestKiosk::new("shop");
     advance(Duration::from_secs(5));
     k.tap("Start");
-    k.tap(&options_of(&k, "touchpoint")[1]);
+    k.tap(&option_labels(&k, "touchpoint")[1]);
     advance(Duration::from_secs(3));
     k.tap("Start again");
     k.wait_for("the abandoned record", |k| !k.records().is_empty());
@@ -346,7 +325,7 @@ fn a_store_failure_is_told_honestly_and_alarmed() {
     k.tap("Skip");
     k.tap("Very happy");
     k.tap("Skip");
-    k.tap(&options_of(&k, "channel")[3]);
+    k.tap(&option_labels(&k, "channel")[3]);
     k.tap("Skip");
     k.tap("Skip");
     k.tap("Skip");
@@ -376,7 +355,7 @@ fn a_store_failure_is_told_honestly_and_alarmed() {
 
 /// A stored record of about `size` bytes of comment.
 fn filler_record(n: u64, size: usize) -> earshot::core::record::ResponseRecord {
-    records::record_with_comment(n, "x".repeat(size))
+    earshot_protocol::testing::record_with_comment(n, "x".repeat(size))
 }
 
 fn a_receipt_scanned_over_serial_at_attract_makes_a_completed_visit() {
@@ -418,7 +397,7 @@ fn a_receipt_scanned_over_serial_at_attract_makes_a_completed_visit() {
         k.ui.screen() == Screen::Step(0)
     });
 
-    k.tap(&options_of(&k, "touchpoint")[0]);
+    k.tap(&option_labels(&k, "touchpoint")[0]);
     k.tap("Very happy");
     let (_, reasons) = reason_set(&k, "why", 5);
     k.tap(&reasons[0]);
@@ -601,7 +580,7 @@ fn shop_with_its_own_tracking_page() -> Arc<earshot::core::survey::Survey> {
 /// The quickest completed shop visit; returns the reference the thanks screen shows.
 fn quick_shop_visit(k: &TestKiosk) -> String {
     k.tap("Start");
-    k.tap(&options_of(k, "touchpoint")[0]);
+    k.tap(&option_labels(k, "touchpoint")[0]);
     k.tap("Very happy");
     k.tap("Next");
     k.tap("Skip");

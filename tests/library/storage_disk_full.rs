@@ -7,12 +7,11 @@ use std::process::Command;
 
 use earshot::core::record::*;
 use earshot::storage::Queue;
-
-mod records;
+use earshot_protocol::testing;
 
 /// A record with a comment of 2000 two-byte characters: a few KB each, to fill the disk fast.
 fn record(n: u64) -> ResponseRecord {
-    records::record_with_comment(n, "ż".repeat(2000))
+    testing::record_with_comment(n, "ż".repeat(2000))
 }
 
 struct Mount(PathBuf);

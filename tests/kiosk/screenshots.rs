@@ -2,19 +2,18 @@
 //! the 800x480 and 1280x800 pictures to docs/screenshots/, and checks each one: not blank,
 //! the expected labels present, every touch target at least 80 px and inside the window.
 
-mod common;
-
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use common::{advance, TestKiosk};
 use earshot::core::record::ResponseRecord;
 use earshot::core::visit::Screen;
 use earshot::seams::sink::{ResponseSink, StoreCallback};
 use earshot::storage::QueueSink;
 use i_slint_backend_testing::{AccessibleRole, ElementHandle, ElementQuery};
 use slint::ComponentHandle;
+
+use crate::common::{self, advance, TestKiosk};
 
 const SIZES: &[(u32, u32)] = &[
     (800, 480),
@@ -164,7 +163,11 @@ fn write_png(path: &std::path::Path, rgba: &[u8], w: u32, h: u32) {
 
 #[test]
 fn every_screen_renders_and_fits_at_every_size() {
-    common::init_backend();
+    common::on_slint_thread(shoot_every_screen_at_every_size);
+}
+
+/// The test itself, on the Slint thread.
+fn shoot_every_screen_at_every_size() {
     let out = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("docs/screenshots");
     std::fs::create_dir_all(&out).unwrap();
     let mut shooter = Shooter { out, shots: 0 };

@@ -12,43 +12,9 @@ use std::time::{Duration, Instant};
 use crate::common::{self, advance, TestKiosk};
 use crate::display::{start_xvfb, Running};
 use earshot::core::record::ResponseRecord;
-use earshot::core::survey::StepKind;
 
 pub const WIDTH: u32 = 800;
 pub const HEIGHT: u32 = 480;
-
-pub fn option_labels(k: &TestKiosk, step: &str) -> Vec<String> {
-    match &k
-        .survey
-        .step(step)
-        .expect("the shop survey has the step")
-        .kind
-    {
-        StepKind::Service { options, .. } | StepKind::Choice { options, .. } => {
-            options.iter().map(|o| k.en(&o.label)).collect()
-        }
-        other => panic!("{other:?}"),
-    }
-}
-
-pub fn reason_set(k: &TestKiosk, step: &str, rating: i32) -> (String, Vec<String>) {
-    let StepKind::Reasons { sets, .. } = &k
-        .survey
-        .step(step)
-        .expect("the shop survey has the step")
-        .kind
-    else {
-        panic!("{step} is not a reasons step")
-    };
-    let set = sets
-        .iter()
-        .find(|s| s.ratings.contains(&rating))
-        .expect("a reason set for the rating");
-    (
-        k.en(&set.question),
-        set.options.iter().map(|o| k.en(&o.label)).collect(),
-    )
-}
 
 /// The answers without their timings, which differ between any two runs.
 pub fn answers(record: &ResponseRecord) -> Vec<(String, serde_json::Value)> {

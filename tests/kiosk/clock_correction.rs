@@ -3,16 +3,16 @@
 //! a later boot) sends them: the real `earshot` binary, its clock kept unsynchronised with
 //! `EARSHOT_TIME_SYNC_MARKER`, and a real `earshot-collector` process on 127.0.0.1.
 
-mod net;
-
 use std::path::PathBuf;
 use std::process::Output;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, SystemTime};
 
 use earshot::core::record::{ClockInfo, Flags, Outcome, ResponseRecord};
-use net::{Collector, Kiosk};
+use earshot_protocol::time::unix_ms;
 use serde_json::Value;
 use uuid::Uuid;
+
+use crate::net::{self, Collector, Kiosk};
 
 /// A provisioned kiosk whose clock counts as synchronised only while `marker` exists.
 struct Device {
@@ -126,10 +126,6 @@ fn this_boot() -> String {
         .unwrap()
         .trim()
         .to_string()
-}
-
-fn unix_ms(t: SystemTime) -> i64 {
-    t.duration_since(UNIX_EPOCH).unwrap().as_millis() as i64
 }
 
 fn ms_of(rfc3339: &Value) -> i64 {

@@ -4,21 +4,22 @@
 //! window's pixels are Slint's logical pixels, so an element's centre there is the place to
 //! tap here.
 
-mod common;
-mod display;
-mod window;
-
 use std::time::{Duration, Instant};
 
-use common::TestKiosk;
 use earshot::core::record::Outcome;
 use earshot::core::visit::Screen;
-use window::{answers, option_labels, reason_set, RealKiosk};
+
+use crate::common::{self, option_labels, reason_set, TestKiosk};
+use crate::window::{answers, RealKiosk};
 
 #[test]
 fn a_visit_by_taps_in_a_real_window() {
+    common::on_slint_thread(visit_by_taps);
+}
+
+/// The test itself, on the Slint thread, where the twin is drawn.
+fn visit_by_taps() {
     let started = Instant::now();
-    common::init_backend();
     let twin = TestKiosk::new("shop");
     assert!(
         twin.has("Start"),

@@ -1,8 +1,10 @@
-//! Response records made by hand, for tests that store records without running visits.
-#![allow(dead_code)]
+//! Response records made by hand, for tests that store records without running visits: the
+//! kiosk's tests of its store and of its screens when the store fails. Not for the programs
+//! themselves.
 
-use earshot::core::record::{Answer, AnswerValue, ClockInfo, Flags, Outcome, ResponseRecord};
 use uuid::Uuid;
+
+use crate::record::{Answer, AnswerValue, ClockInfo, Flags, Outcome, ResponseRecord};
 
 /// A completed response with no answers; `n` makes its id and visit number.
 pub fn record(n: u64) -> ResponseRecord {
@@ -42,4 +44,32 @@ pub fn record_with_comment(n: u64, text: String) -> ResponseRecord {
         value: AnswerValue::Text { text },
     });
     r
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn records_are_told_apart_by_their_number_and_read_back_as_written() {
+        let (one, two) = (record(1), record(2));
+        assert_ne!(one.id, two.id);
+        assert_eq!(one.clock.visit_number, 1);
+        assert_eq!(one.clock.duration_ms(), 1000);
+        let json = serde_json::to_string(&one).unwrap();
+        assert_eq!(serde_json::from_str::<ResponseRecord>(&json).unwrap(), one);
+    }
+
+    #[test]
+    fn a_comment_is_the_records_one_answer() {
+        let r = record_with_comment(3, "ż".repeat(5));
+        assert_eq!(r.id, record(3).id);
+        assert_eq!(
+            r.answer("comment"),
+            Some(&AnswerValue::Text {
+                text: "żżżżż".into()
+            })
+        );
+        assert!(r.has_feedback());
+    }
 }

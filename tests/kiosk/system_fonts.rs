@@ -5,15 +5,14 @@
 //! pixel: no glyph may vanish or change, in English, Welsh, Polish or Chinese, nor the
 //! language names ("中文") shown on every screen. scripts/test installs the packages.
 
-mod common;
-
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Duration;
 
-use common::{advance, TestKiosk};
 use earshot::system::fonts::Source;
 use slint::ComponentHandle;
+
+use crate::common::{self, advance, TestKiosk};
 
 const SOURCE_VARIABLE: &str = "EARSHOT_TEST_FONT_SOURCE";
 const OUT_VARIABLE: &str = "EARSHOT_TEST_FONT_OUT";
@@ -29,7 +28,8 @@ fn draw_in_a_process(source: &str, out: &Path) {
     let output = Command::new(std::env::current_exe().unwrap())
         .args([
             "--exact",
-            "draws_the_screens",
+            // As the harness names it in this binary: with its module.
+            "system_fonts::draws_the_screens",
             "--ignored",
             "--test-threads=1",
         ])
@@ -85,7 +85,11 @@ fn draws_the_screens() {
     };
     let out = PathBuf::from(std::env::var_os(OUT_VARIABLE).unwrap());
     std::fs::create_dir_all(&out).unwrap();
-    common::init_backend();
+    common::on_slint_thread(move || draw(source, &out));
+}
+
+/// Draws the screens into `out` with the fonts from `source`, on the Slint thread.
+fn draw(source: Source, out: &Path) {
     // Before the first kiosk, which would set up this build's own.
     let fonts = earshot::system::fonts::install_from(source).unwrap_or_else(|p| panic!("{p}"));
     println!("{fonts}");

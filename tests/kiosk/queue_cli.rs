@@ -7,6 +7,8 @@ use earshot::core::record::{Answer, AnswerValue, ClockInfo, Flags, Outcome, Resp
 use earshot::storage::{Opened, Queue, RowState};
 use uuid::Uuid;
 
+use crate::process::text;
+
 struct Kiosk {
     dir: tempfile::TempDir,
     config: PathBuf,
@@ -69,14 +71,6 @@ impl Kiosk {
     fn path(&self, name: &str) -> PathBuf {
         self.dir.path().join(name)
     }
-}
-
-fn text(o: &Output) -> String {
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
-    )
 }
 
 fn stored_ids(db: &Path, state: Option<RowState>) -> Vec<String> {

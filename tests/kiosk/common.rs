@@ -1,13 +1,15 @@
-//! Shared by the UI tests: a kiosk on Slint's testing backend with mock time, a real response
-//! file, and taps by accessible label.
+//! Shared by the UI tests: a kiosk on Slint's testing backend with mock time, on the one
+//! thread Slint runs on in this process, a real response file, and taps by accessible label.
+//! Also the VM test's (tests/vm/main.rs), which takes this file as a module of its own.
 #![allow(dead_code)]
 
+use std::cell::{Cell, RefCell};
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::sync::{mpsc, Arc, Mutex, OnceLock};
 use std::time::Duration;
 
 use earshot::core::record::ResponseRecord;
-use earshot::core::survey::{self, Survey};
+use earshot::core::survey::{self, StepKind, Survey};
 use earshot::core::visit::DeviceIds;
 use earshot::hardware::SimulatedHardware;
 use earshot::seams::alarms::Alarms;
@@ -19,7 +21,8 @@ use slint::platform::PointerEventButton;
 
 /// Sets up the testing backend once for this test process: mock time (timeouts are driven
 /// by `advance`), an event loop for results coming back from other threads, and the
-/// software renderer so that screenshots can be taken.
+/// software renderer so that screenshots can be taken. The thread that calls it is the one
+/// Slint runs on; tests run by the harness use `on_slint_thread` instead.
 pub fn init_backend() {
     slint::platform::set_platform(Box::new(TestingBackend::new(TestingBackendOptions {
         mock_time: true,
@@ -27,6 +30,83 @@ pub fn init_backend() {
         renderer_name: Some("software".into()),
     })))
     .expect("the platform is set once per test process");
+}
+
+/// The name of the thread `on_slint_thread` runs tests on.
+const SLINT_THREAD: &str = "slint";
+/// An hour of Slint's mock time, in milliseconds.
+const MOCK_HOUR_MS: u64 = 3_600_000;
+
+thread_local! {
+    /// On the Slint thread: whether the testing backend is set up there yet.
+    static BACKEND: Cell<bool> = const { Cell::new(false) };
+    /// On the Slint thread: what the last panic there said, where, and its backtrace.
+    static FAILURE: RefCell<Option<String>> = const { RefCell::new(None) };
+}
+
+/// Runs `test` on this process's one Slint thread, with the testing backend (`init_backend`)
+/// set up there by the first test to come, and fails the calling test if `test` panics, with
+/// the panic's own message and place. Slint's platform with an event loop can be set only once
+/// per process and belongs to the thread that set it, while the harness runs each test on a
+/// thread of its own: so every test here that draws the kiosk on the testing backend hands its
+/// body to that thread, and they take turns there while the other tests go on. What `test`
+/// prints goes to the output of the test that first started the thread, since the harness
+/// captures output per thread (`--nocapture` shows it all).
+pub fn on_slint_thread(test: impl FnOnce() + Send + 'static) {
+    type Job = Box<dyn FnOnce() + Send>;
+    static JOBS: OnceLock<Mutex<mpsc::Sender<Job>>> = OnceLock::new();
+    let jobs = JOBS.get_or_init(|| {
+        // The Slint thread's panics are kept for the test that failed, to be told in its own
+        // output; everything else panics as usual.
+        let previous = std::panic::take_hook();
+        std::panic::set_hook(Box::new(move |info| {
+            if std::thread::current().name() != Some(SLINT_THREAD) {
+                return previous(info);
+            }
+            let trace = std::backtrace::Backtrace::capture();
+            let text = match trace.status() {
+                std::backtrace::BacktraceStatus::Captured => {
+                    format!("{info}\nstack backtrace of the Slint thread:\n{trace}")
+                }
+                _ => info.to_string(),
+            };
+            FAILURE.with(|f| *f.borrow_mut() = Some(text));
+        }));
+        let (sender, receiver) = mpsc::channel::<Job>();
+        std::thread::Builder::new()
+            .name(SLINT_THREAD.into())
+            .spawn(move || receiver.into_iter().for_each(|job| job()))
+            .expect("a thread for Slint");
+        Mutex::new(sender)
+    });
+    let (done, outcome) = mpsc::channel();
+    let job = Box::new(move || {
+        let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            if !BACKEND.get() {
+                init_backend();
+                BACKEND.set(true);
+            }
+            // Each test starts at a whole hour of mock time, as the first does at 0: what is
+            // drawn by `animation-tick()` (the saving screen's dots) is then drawn as in a
+            // process of its own, whatever ran before (docs/screenshots stays the same).
+            let now = i_slint_backend_testing::get_mocked_time();
+            let start = now.next_multiple_of(MOCK_HOUR_MS);
+            i_slint_backend_testing::mock_elapsed_time(Duration::from_millis(start - now));
+            test()
+        }));
+        let _ = done.send(result.map_err(|_| {
+            FAILURE
+                .take()
+                .unwrap_or_else(|| "panicked, saying nothing".into())
+        }));
+    });
+    jobs.lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+        .send(job)
+        .expect("the Slint thread takes tests");
+    if let Err(failure) = outcome.recv().expect("the Slint thread reports back") {
+        panic!("on the Slint thread, {failure}");
+    }
 }
 
 /// How long a test kiosk's staff call lasts.
@@ -283,6 +363,33 @@ pub fn advance(d: Duration) {
         left -= s;
     }
     process_events();
+}
+
+/// The English labels of a service or choice step's options, in order.
+pub fn option_labels(k: &TestKiosk, step: &str) -> Vec<String> {
+    match &k.survey.step(step).expect("the survey has the step").kind {
+        StepKind::Service { options, .. } | StepKind::Choice { options, .. } => {
+            options.iter().map(|o| k.en(&o.label)).collect()
+        }
+        other => panic!("{other:?}"),
+    }
+}
+
+/// The English question and reasons a reasons step asks after `rating`.
+pub fn reason_set(k: &TestKiosk, step: &str, rating: i32) -> (String, Vec<String>) {
+    let StepKind::Reasons { sets, .. } =
+        &k.survey.step(step).expect("the survey has the step").kind
+    else {
+        panic!("{step} is not a reasons step")
+    };
+    let set = sets
+        .iter()
+        .find(|s| s.ratings.contains(&rating))
+        .expect("a reason set for the rating");
+    (
+        k.en(&set.question),
+        set.options.iter().map(|o| k.en(&o.label)).collect(),
+    )
 }
 
 /// Every accessible label on screen, for failure messages.

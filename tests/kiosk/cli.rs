@@ -4,10 +4,9 @@ use std::path::Path;
 use std::process::{Command, Output};
 
 use earshot::core::record::Outcome;
-mod common;
-mod process;
 
-use common::read_records;
+use crate::common::read_records;
+use crate::process::{self, text};
 
 fn earshot(args: &[&str], config: Option<&Path>) -> Output {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_earshot"));
@@ -18,14 +17,6 @@ fn earshot(args: &[&str], config: Option<&Path>) -> Output {
         cmd.env("EARSHOT_CONFIG", c);
     }
     cmd.output().unwrap()
-}
-
-fn text(o: &Output) -> String {
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
-    )
 }
 
 fn write_config(dir: &Path, extra: &str) -> std::path::PathBuf {

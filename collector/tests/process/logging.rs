@@ -11,9 +11,7 @@ use std::time::Duration;
 use earshot_logging::native;
 use earshot_logging::testing::{self, FakeJournal};
 
-fn bin() -> &'static Path {
-    Path::new(env!("CARGO_BIN_EXE_earshot-collector"))
-}
+use super::bin;
 
 /// Serves until it is ready, then is stopped as systemd stops it (SIGTERM); returns what it
 /// wrote to standard error, read from `stderr` to its end.
@@ -105,7 +103,7 @@ fn under_systemd_the_log_is_journal_entries_with_priorities() {
     let journal = FakeJournal::new().unwrap();
     let args = args(&dir.path().join("c.db"));
     let args: Vec<&str> = args.iter().map(String::as_str).collect();
-    let mut command = testing::with_private_run(bin(), &args, Some(journal.dir()));
+    let mut command = testing::with_private_run(Path::new(bin()), &args, Some(journal.dir()));
     let (reader, writer, journal_stream) = testing::stderr_pipe().unwrap();
     command.env("JOURNAL_STREAM", journal_stream);
     let stderr = serve_and_stop(command, reader, writer);

@@ -2,13 +2,11 @@
 //! notification socket of the test's own standing in for systemd's. It must say READY=1 only
 //! once its response store is open and migrated, and then feed the watchdog steadily.
 
-mod display;
-
 use std::os::unix::net::UnixDatagram;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use display::{start_xvfb, Running};
+use crate::display::{start_xvfb, Running};
 
 /// What the kiosk sent to the socket, one datagram per entry, until `until` holds or the
 /// time runs out.
