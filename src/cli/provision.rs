@@ -66,52 +66,10 @@ fn provision(
     let config_path: PathBuf = config_path
         .map(Path::to_path_buf)
         .unwrap_or_else(|| PathBuf::from(SYSTEM_CONFIG_PATH));
-    let existing = match std::fs::read_to_string(&config_path) {
-        Ok(text) => Some(text),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
-        Err(e) => {
-            return Err(Problem::new(format!(
-                "cannot read {}: {e}",
-                config_path.display()
-            )))
-        }
-    };
-    let (config, mut doc) = match &existing {
-        Some(text) => (
-            Config::parse(text, &config_path)?,
-            text.parse::<toml_edit::DocumentMut>()
-                .map_err(|e| format!("{}: {e}", config_path.display()))?,
-        ),
-        None => (Config::demo(), toml_edit::DocumentMut::new()),
-    };
+    let existing = ExistingConfig::read(&config_path)?;
+    let config = &existing.config;
     let client = Client::new(&ClientSettings::new(&server_url, &config.upload))?;
-    // A device id left empty (the package's config), or no config yet, becomes the machine's
-    // hostname: unique in a fleet whose Pis were named, where a shared default would let
-    // kiosks take over each other's enrolment.
-    let configured = existing.is_some().then(|| config.device.id.trim());
-    let device_id = match configured.filter(|id| !id.is_empty()) {
-        Some(id) => DeviceId::parse(id).map_err(|e| {
-            Problem::with_fix(
-                e.to_string(),
-                format!(
-                    "change `[device] id` in {} to a name such as library-lobby-1",
-                    config_path.display()
-                ),
-            )
-        })?,
-        None => {
-            let name = hostname();
-            DeviceId::parse(&name).map_err(|e| {
-                Problem::with_fix(
-                    format!("this machine's name cannot be the device id: {e}"),
-                    format!(
-                        "set `[device] id` in {} to a name such as library-lobby-1",
-                        config_path.display()
-                    ),
-                )
-            })?
-        }
-    };
+    let device_id = device_id_for(&existing, &config_path)?;
     let site = site
         .map(|s| SiteId::parse(s.trim()))
         .transpose()
@@ -143,38 +101,8 @@ fn provision(
             ),
         )
     })?;
-    let token_path = &config.upload.token_path;
-    token::write(token_path, reply.token.as_str())?;
-    crate::files::hand_to_service_user(&[token_path])?;
-    let secret_note = match &reply.receipt_secret {
-        Some(secret) => {
-            let secret_file = &config.receipt.secret_file;
-            crate::files::receipt_secret::write(secret_file, secret)?;
-            crate::files::hand_to_service_user(&[secret_file])?;
-            format!(
-                "; the deployment's receipt secret is in {}",
-                secret_file.display()
-            )
-        }
-        None => String::new(),
-    };
-    doc["device"]["id"] = toml_edit::value(reply.device_id.as_str());
-    doc["device"]["site"] = toml_edit::value(reply.site.as_str());
-    doc["upload"]["server"] = toml_edit::value(server_url.shown());
-    // The collector's tracking page, or none: a key left from an earlier collector would
-    // send visitors to a page that no longer knows them.
-    match &reply.tracking_url {
-        Some(url) => doc["upload"]["tracking_url"] = toml_edit::value(url.as_str()),
-        None => {
-            if let Some(upload) = doc
-                .get_mut("upload")
-                .and_then(toml_edit::Item::as_table_like_mut)
-            {
-                upload.remove("tracking_url");
-            }
-        }
-    }
-    let text = doc.to_string();
+    let secret_note = keep_secrets(&reply, config)?;
+    let text = enrolled_config(existing.doc, &reply, &server_url);
     // Refuse to write a file the kiosk would then not start with.
     Config::parse(&text, &config_path)?;
     crate::files::config::write(&config_path, &text)?;
@@ -186,7 +114,7 @@ fn provision(
     );
     outln!(
         "device token kept in {} (readable by this user only){secret_note}",
-        token_path.display()
+        config.upload.token_path.display()
     );
     match &reply.tracking_url {
         Some(url) => outln!(
@@ -199,6 +127,111 @@ fn provision(
     }
     outln!("configuration written to {}", config_path.display());
     Ok(ExitCode::SUCCESS)
+}
+
+/// The configuration file as it is before enrolment: read as the kiosk reads it, and as an
+/// editable document that keeps its comments. No file yet: the demo configuration.
+struct ExistingConfig {
+    config: Config,
+    doc: toml_edit::DocumentMut,
+    /// Whether there was a file.
+    found: bool,
+}
+
+impl ExistingConfig {
+    fn read(path: &Path) -> Result<ExistingConfig, Problem> {
+        match std::fs::read_to_string(path) {
+            Ok(text) => Ok(ExistingConfig {
+                config: Config::parse(&text, path)?,
+                doc: text
+                    .parse::<toml_edit::DocumentMut>()
+                    .map_err(|e| format!("{}: {e}", path.display()))?,
+                found: true,
+            }),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(ExistingConfig {
+                config: Config::demo(),
+                doc: toml_edit::DocumentMut::new(),
+                found: false,
+            }),
+            Err(e) => Err(Problem::new(format!("cannot read {}: {e}", path.display()))),
+        }
+    }
+}
+
+/// The id to enrol as: the configured one, or, when it is left empty (the package's config)
+/// or there is no config yet, the machine's hostname: unique in a fleet whose Pis were named,
+/// where a shared default would let kiosks take over each other's enrolment.
+fn device_id_for(existing: &ExistingConfig, config_path: &Path) -> Result<DeviceId, Problem> {
+    let configured = existing.found.then(|| existing.config.device.id.trim());
+    match configured.filter(|id| !id.is_empty()) {
+        Some(id) => DeviceId::parse(id).map_err(|e| {
+            Problem::with_fix(
+                e.to_string(),
+                format!(
+                    "change `[device] id` in {} to a name such as library-lobby-1",
+                    config_path.display()
+                ),
+            )
+        }),
+        None => {
+            let name = hostname();
+            DeviceId::parse(&name).map_err(|e| {
+                Problem::with_fix(
+                    format!("this machine's name cannot be the device id: {e}"),
+                    format!(
+                        "set `[device] id` in {} to a name such as library-lobby-1",
+                        config_path.display()
+                    ),
+                )
+            })
+        }
+    }
+}
+
+/// Writes the device token and, when the deployment has one, the receipt secret, each
+/// readable by the kiosk's service user only. Says where the secret went, for the report.
+fn keep_secrets(reply: &Enrolment, config: &Config) -> Result<String, Problem> {
+    let token_path = &config.upload.token_path;
+    token::write(token_path, reply.token.as_str())?;
+    crate::files::hand_to_service_user(&[token_path])?;
+    match &reply.receipt_secret {
+        Some(secret) => {
+            let secret_file = &config.receipt.secret_file;
+            crate::files::receipt_secret::write(secret_file, secret)?;
+            crate::files::hand_to_service_user(&[secret_file])?;
+            Ok(format!(
+                "; the deployment's receipt secret is in {}",
+                secret_file.display()
+            ))
+        }
+        None => Ok(String::new()),
+    }
+}
+
+/// The configuration with the enrolment in it: the device and site the collector confirmed,
+/// the server, and the collector's tracking page or none.
+fn enrolled_config(
+    mut doc: toml_edit::DocumentMut,
+    reply: &Enrolment,
+    server_url: &ServerUrl,
+) -> String {
+    doc["device"]["id"] = toml_edit::value(reply.device_id.as_str());
+    doc["device"]["site"] = toml_edit::value(reply.site.as_str());
+    doc["upload"]["server"] = toml_edit::value(server_url.shown());
+    // A key left from an earlier collector would send visitors to a page that no longer
+    // knows them.
+    match &reply.tracking_url {
+        Some(url) => doc["upload"]["tracking_url"] = toml_edit::value(url.as_str()),
+        None => {
+            if let Some(upload) = doc
+                .get_mut("upload")
+                .and_then(toml_edit::Item::as_table_like_mut)
+            {
+                upload.remove("tracking_url");
+            }
+        }
+    }
+    doc.to_string()
 }
 
 /// An enrolment reply found well formed: every value is what its type says.
