@@ -599,12 +599,25 @@ fn visits_and_uploads_at_the_same_time_share_the_database() {
     for round in 0..4 {
         committed.extend(kiosk.simulate(150, 100 + round));
     }
-    // The uploader wakes on its timer (heartbeat_s = 5) for what came in meanwhile.
-    wait_for(
-        Duration::from_secs(60),
-        "everything to be delivered",
-        || stats_field(&kiosk, "acked") == 600,
-    );
+    // The uploader wakes on its timer (heartbeat_s = 5) for what came in meanwhile. Alone
+    // this takes seconds; the limit is for a machine busy with much else (a retry after a
+    // failed attempt waits up to twice as long each time), and a timeout says what the
+    // uploader was doing.
+    let deadline = std::time::Instant::now() + Duration::from_secs(180);
+    while stats_field(&kiosk, "acked") != 600 {
+        if std::time::Instant::now() > deadline {
+            let _ = uploader.kill();
+            let _ = uploader.wait();
+            let log = kiosk.upload_log();
+            let tail: Vec<&str> = log.lines().rev().take(40).collect();
+            panic!(
+                "not everything was delivered within 3 minutes: {}\nthe uploader's last lines:\n{}",
+                kiosk.queue_stats(),
+                tail.into_iter().rev().collect::<Vec<_>>().join("\n")
+            );
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
     let _ = uploader.kill();
     let _ = uploader.wait();
     assert_exactly_once(&committed, &collector);
