@@ -572,10 +572,10 @@ impl Queue {
         window: Duration,
         now: SystemTime,
     ) -> Result<usize, StorageError> {
-        let cutoff = ms_before(now, window);
-        let conn = self.lock();
-        conn.execute("DELETE FROM receipts WHERE seen_ms < ?1", [cutoff])
-            .map_err(|e| self.fail(&conn, e))
+        self.forget_older(
+            "DELETE FROM receipts WHERE seen_ms < ?1",
+            ms_before(now, window),
+        )
     }
 
     /// Remembers that when the clock of boot `boot` stood at `since_boot`, the wall clock,
@@ -637,9 +637,17 @@ impl Queue {
         age: Duration,
         now: SystemTime,
     ) -> Result<usize, StorageError> {
-        let cutoff = ms_before(now, age);
+        self.forget_older(
+            "DELETE FROM boot_syncs WHERE wall_ms < ?1",
+            ms_before(now, age),
+        )
+    }
+
+    /// Runs one of the forgetting statements above with its cutoff (milliseconds since
+    /// 1970). Returns how many rows went.
+    fn forget_older(&self, delete: &str, cutoff: i64) -> Result<usize, StorageError> {
         let conn = self.lock();
-        conn.execute("DELETE FROM boot_syncs WHERE wall_ms < ?1", [cutoff])
+        conn.execute(delete, [cutoff])
             .map_err(|e| self.fail(&conn, e))
     }
 
