@@ -56,23 +56,22 @@ pub fn run(
     // Simulated time is not the device's clock: it counts as synchronised, unless the
     // marker's place was taken (`EARSHOT_TIME_SYNC_MARKER`) by a file that does not exist.
     if crate::system::clock::marker_replaced() && !crate::system::clock::wall_synchronized() {
-        // The visits must end by now on the boot's clock (a receiver cannot place readings
-        // later than its request's): a first run, storing nothing, measures how long they
-        // take.
-        let start = unsynchronised_start(Duration::ZERO);
-        let options_of_a_measure = SimulateOptions::default();
-        let (_, end) = drive(
-            Arc::clone(&survey),
-            ids.clone(),
-            &Discard,
+        let boot_age = crate::system::clock::boot_reading().map(|b| b.elapsed);
+        let pace = unsynchronised_pace(&survey, &ids, visits, seed, boot_age);
+        let start = unsynchronised_start(pace.took);
+        return drive(
+            survey,
+            ids,
+            sink,
             visits,
             seed,
-            &options_of_a_measure,
-            start,
-        );
-        let took = end.mono.saturating_sub(start.mono) + Duration::from_secs(1);
-        let start = unsynchronised_start(took);
-        return drive(survey, ids, sink, visits, seed, options, start).0;
+            options,
+            Schedule {
+                start,
+                gaps: pace.gaps,
+            },
+        )
+        .0;
     }
     // The simulated visitors come every few minutes, so a long run spans weeks. It is set in
     // the recent past, ending about now, as a real backlog would: a receiver rightly refuses
@@ -88,7 +87,97 @@ pub fn run(
         wall_synchronized: true,
         boot: None,
     };
-    drive(survey, ids, sink, visits, seed, options, start).0
+    let schedule = Schedule {
+        start,
+        gaps: GapScale::FULL,
+    };
+    drive(survey, ids, sink, visits, seed, options, schedule).0
+}
+
+/// When a run starts, and how long its visitors wait between them.
+#[derive(Debug, Clone, Copy)]
+struct Schedule {
+    start: Moment,
+    gaps: GapScale,
+}
+
+/// How much of each long wait between visitors a run keeps: 1 as drawn, 0 the shortest.
+/// Only the waits change with it, never what the visitors do, so a run's length is the same
+/// line of it for every seed.
+#[derive(Debug, Clone, Copy, PartialEq)]
+struct GapScale(f64);
+
+impl GapScale {
+    const FULL: GapScale = GapScale(1.0);
+    const SHORTEST: GapScale = GapScale(0.0);
+}
+
+/// The shortest and the longest wait between visitors who do not come at once, in ms.
+const LONG_GAP_MS: std::ops::Range<u64> = 5_000..300_000;
+
+/// A run of visits recorded unsynchronised, fit into the current boot.
+#[derive(Debug)]
+struct Pace {
+    gaps: GapScale,
+    /// How long the run takes in simulated time, with a second to spare.
+    took: Duration,
+}
+
+/// The visits must lie in the current boot, and end by now on its clock: a receiver cannot
+/// place readings later than its request's, and none before the boot exist. Runs that store
+/// nothing measure how long the visits take; on a boot younger than that, the waits between
+/// visitors are shortened until the run fits (what the visitors do stays the same).
+fn unsynchronised_pace(
+    survey: &Arc<Survey>,
+    ids: &DeviceIds,
+    visits: u64,
+    seed: u64,
+    boot_age: Option<Duration>,
+) -> Pace {
+    let took = |gaps: GapScale| {
+        let start = unsynchronised_start(Duration::ZERO);
+        let (_, end) = drive(
+            Arc::clone(survey),
+            ids.clone(),
+            &Discard,
+            visits,
+            seed,
+            &SimulateOptions::default(),
+            Schedule { start, gaps },
+        );
+        end.mono.saturating_sub(start.mono) + Duration::from_secs(1)
+    };
+    let full = took(GapScale::FULL);
+    let Some(room) = boot_age
+        .map(|age| age.saturating_sub(Duration::from_secs(1)))
+        .filter(|&room| room < full)
+    else {
+        return Pace {
+            gaps: GapScale::FULL,
+            took: full,
+        };
+    };
+    let shortest = took(GapScale::SHORTEST);
+    if shortest >= room {
+        tracing::warn!(
+            booted_s = room.as_secs() + 1,
+            needs_s = shortest.as_secs(),
+            "the device booted too recently for these visits to end by now on its clock; \
+             a receiver cannot place the last of them"
+        );
+        return Pace {
+            gaps: GapScale::SHORTEST,
+            took: shortest,
+        };
+    }
+    // The run's length is a line in the scale: the part of it that fits the room, a little
+    // less for the milliseconds each wait is rounded down by.
+    let fraction = (room - shortest).as_secs_f64() / (full - shortest).as_secs_f64();
+    let gaps = GapScale((fraction * 0.99).clamp(0.0, 1.0));
+    Pace {
+        gaps,
+        took: took(gaps),
+    }
 }
 
 /// Takes every record and keeps none: for measuring a run.
@@ -116,8 +205,9 @@ fn drive(
     visits: u64,
     seed: u64,
     options: &SimulateOptions,
-    start: Moment,
+    schedule: Schedule,
 ) -> (Summary, Moment) {
+    let Schedule { start, gaps } = schedule;
     let mut rng = fastrand::Rng::with_seed(seed);
     let mut kiosk = Kiosk::new(Arc::clone(&survey), ids, rng.u64(..));
     let mut at = start;
@@ -175,7 +265,8 @@ fn drive(
         let gap = if rng.u8(..10) == 0 {
             rng.u64(500..4000)
         } else {
-            rng.u64(5_000..300_000)
+            let drawn = rng.u64(LONG_GAP_MS);
+            LONG_GAP_MS.start + ((drawn - LONG_GAP_MS.start) as f64 * gaps.0) as u64
         };
         at = at.later(Duration::from_millis(gap));
         send(&mut kiosk, Event::Tick, at, &mut summary);
@@ -378,4 +469,67 @@ pub fn run_and_report(
         );
     }
     summary
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn shop() -> (Arc<Survey>, DeviceIds) {
+        let text = include_str!("../../assets/surveys/shop.toml");
+        let survey = Arc::new(crate::core::survey::parse(text, "shop").unwrap());
+        let ids = DeviceIds {
+            site_id: "s".into(),
+            device_id: "d".into(),
+            run_id: None,
+        };
+        (survey, ids)
+    }
+
+    fn summary_at(gaps: GapScale, visits: u64, seed: u64) -> (Summary, Duration) {
+        let (survey, ids) = shop();
+        let start = Moment {
+            mono: Duration::from_secs(1),
+            wall: UNIX_EPOCH + Duration::from_secs(1),
+            wall_synchronized: false,
+            boot: None,
+        };
+        let options = SimulateOptions::default();
+        let schedule = Schedule { start, gaps };
+        let (summary, end) = drive(survey, ids, &Discard, visits, seed, &options, schedule);
+        (summary, end.mono - start.mono)
+    }
+
+    #[test]
+    fn shorter_waits_between_visitors_change_nothing_the_visitors_do() {
+        let (full, full_took) = summary_at(GapScale::FULL, 12, 7);
+        let (short, short_took) = summary_at(GapScale::SHORTEST, 12, 7);
+        assert_eq!(full, short);
+        assert!(
+            short_took < full_took / 2,
+            "{short_took:?} of {full_took:?}"
+        );
+    }
+
+    #[test]
+    fn visits_on_a_boot_younger_than_they_take_are_fit_into_it() {
+        let (survey, ids) = shop();
+        let (_, full_took) = summary_at(GapScale::FULL, 6, 22);
+        let boot_age = full_took / 2;
+        let pace = unsynchronised_pace(&survey, &ids, 6, 22, Some(boot_age));
+        assert!(pace.gaps.0 > 0.0 && pace.gaps.0 < 1.0, "{pace:?}");
+        assert!(pace.took <= boot_age - Duration::from_secs(1), "{pace:?}");
+        // Not squeezed further than it must be.
+        assert!(pace.took > boot_age * 9 / 10, "{pace:?} in {boot_age:?}");
+    }
+
+    #[test]
+    fn visits_on_an_old_boot_keep_their_waits() {
+        let (survey, ids) = shop();
+        let year = Duration::from_secs(365 * 24 * 3600);
+        let pace = unsynchronised_pace(&survey, &ids, 6, 22, Some(year));
+        assert_eq!(pace.gaps, GapScale::FULL);
+        let (_, took) = summary_at(GapScale::FULL, 6, 22);
+        assert_eq!(pace.took, took + Duration::from_secs(1));
+    }
 }

@@ -1,8 +1,15 @@
 //! Shared by the tests that watch a real `earshot` process as a whole: how it ended, what it
-//! said, how long it ran and how much memory it took at its peak, as the kernel counted it
-//! (wait4's ru_maxrss). A process that runs too long, or grows past a ceiling well above what
-//! any test allows, is killed, so a test of a memory bound fails instead of taking the machine
-//! down with it.
+//! said, how long it ran and how much memory it took at its peak. A process that runs too
+//! long, or grows past a ceiling well above what any test allows, is killed, so a test of a
+//! memory bound fails instead of taking the machine down with it.
+//!
+//! The peak is the child's own. wait4's ru_maxrss alone is not: Linux counts into a child's
+//! peak the peak of the memory it ran in before its exec, and a child spawned with vfork (as
+//! std's posix_spawn does) runs in this test process's memory until then, so ru_maxrss is at
+//! least this whole test binary's own peak, whatever the child took. The child's own
+//! high-water mark (VmHWM, which starts afresh at its exec) is read from /proc while it runs;
+//! ru_maxrss counts only where it is above this process's own peak, and so can only be the
+//! child's.
 #![allow(dead_code)]
 
 use std::io::Read;
@@ -85,6 +92,7 @@ pub fn run_measured(mut command: Command, time_limit: Duration, kill_above_mb: f
             .map(|p| Box::new(p) as Box<dyn Read + Send>),
     );
     let mut killed = None;
+    let mut own_peak_mb = 0.0_f64;
     let (raw_status, usage) = loop {
         let mut status = 0;
         // SAFETY: plain syscall on this test's own child, with valid out-pointers.
@@ -95,39 +103,88 @@ pub fn run_measured(mut command: Command, time_limit: Duration, kill_above_mb: f
         if reaped == pid {
             break (status, usage);
         }
+        let memory = memory_of(pid);
+        if let Some(m) = memory {
+            own_peak_mb = own_peak_mb.max(m.peak_mb);
+        }
         if started.elapsed() > time_limit {
             killed = Some(format!("still running after {time_limit:?}"));
-        } else if let Some(rss) = resident_mb(pid).filter(|&mb| mb > kill_above_mb) {
+        } else if let Some(rss) = memory.map(|m| m.now_mb).filter(|&mb| mb > kill_above_mb) {
             killed = Some(format!("resident memory reached {rss:.0} MB"));
         }
         if killed.is_some() {
             // Not yet reaped, so the pid is still this child's.
             let _ = child.kill();
         } else {
-            std::thread::sleep(Duration::from_millis(10));
+            // Often, so that a peak just before the end is seen.
+            std::thread::sleep(Duration::from_millis(1));
         }
     };
+    // Linux counts ru_maxrss in KiB.
+    let counted_mb = usage.ru_maxrss as f64 * 1024.0 / 1e6;
+    let this_process_peak_mb =
+        memory_of(std::process::id() as libc::pid_t).map_or(f64::INFINITY, |m| m.peak_mb);
+    if counted_mb > this_process_peak_mb {
+        own_peak_mb = own_peak_mb.max(counted_mb);
+    }
     Measured {
         status: ExitStatus::from_raw(raw_status),
         stdout: stdout.join().unwrap(),
         stderr: stderr.join().unwrap(),
         elapsed: started.elapsed(),
-        // Linux counts ru_maxrss in KiB.
-        peak_rss_mb: usage.ru_maxrss as f64 * 1024.0 / 1e6,
+        peak_rss_mb: own_peak_mb,
         killed,
     }
 }
 
-/// The resident memory of a running process now, from /proc.
-fn resident_mb(pid: libc::pid_t) -> Option<f64> {
+/// A running process's resident memory, now and at its peak since its exec, in MB.
+#[derive(Debug, Clone, Copy)]
+struct Memory {
+    now_mb: f64,
+    peak_mb: f64,
+}
+
+/// From /proc; `None` once the process has gone.
+fn memory_of(pid: libc::pid_t) -> Option<Memory> {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
-    let kb: f64 = status
-        .lines()
-        .find_map(|l| l.strip_prefix("VmRSS:"))?
-        .trim()
-        .trim_end_matches("kB")
-        .trim()
-        .parse()
-        .ok()?;
-    Some(kb * 1024.0 / 1e6)
+    let field = |name: &str| -> Option<f64> {
+        let kb: f64 = status
+            .lines()
+            .find_map(|l| l.strip_prefix(name))?
+            .trim()
+            .trim_end_matches("kB")
+            .trim()
+            .parse()
+            .ok()?;
+        Some(kb * 1024.0 / 1e6)
+    };
+    Some(Memory {
+        now_mb: field("VmRSS:")?,
+        peak_mb: field("VmHWM:")?,
+    })
+}
+
+#[test]
+fn a_childs_peak_is_its_own_and_not_this_test_processes() {
+    // This test process made large: a child's count from the kernel alone would include it.
+    let ballast = std::hint::black_box(vec![1u8; 300_000_000]);
+    let small = run_measured(Command::new("true"), Duration::from_secs(20), 600.0);
+    small.assert_ended_by_itself();
+    assert!(small.peak_rss_mb < 50.0, "{:.0} MB", small.peak_rss_mb);
+    // A child that holds 100 MB for a moment is measured at that, at least.
+    let mut holder = Command::new("sh");
+    holder.args([
+        "-c",
+        "x=$(head -c 100000000 /dev/zero | tr '\\0' a); sleep 0.1; echo ${#x}",
+    ]);
+    holder.stdout(Stdio::piped()).stderr(Stdio::piped());
+    let big = run_measured(holder, Duration::from_secs(20), 600.0);
+    big.assert_ended_by_itself();
+    assert_eq!(big.stdout.trim(), "100000000");
+    assert!(
+        (100.0..290.0).contains(&big.peak_rss_mb),
+        "{:.0} MB",
+        big.peak_rss_mb
+    );
+    drop(ballast);
 }
