@@ -12,6 +12,10 @@ pub struct InterfaceLanguage {
 }
 
 /// Every language the interface is translated into. A survey may declare only these.
+///
+/// A language written in Thai, Lao, Khmer or Burmese script needs more than a translation:
+/// its words run on without spaces, and the kiosk's text layout breaks such lines only with
+/// dictionaries that the build leaves out (vendor/README.md says how to bring them back).
 pub const INTERFACE_LANGUAGES: &[InterfaceLanguage] = &[
     InterfaceLanguage {
         code: "en",

@@ -353,3 +353,41 @@ fn common_channel(k: &TestKiosk) -> String {
         _ => unreachable!(),
     }
 }
+
+/// Chinese puts no spaces between words, so its lines break between characters, by the
+/// Unicode line-breaking rules: the layout needs no dictionary for that (vendor/README.md).
+#[test]
+fn a_long_question_in_chinese_wraps_between_its_characters() {
+    common::on_slint_thread(|| {
+        const SHORT: &str = "您想评价本次购物的哪个环节？";
+        // 44 characters without a space: far wider than a phone's screen on one line.
+        const LONG: &str =
+            "请告诉我们您今天在收银台排队等候的时间是否让您满意以及我们还可以如何改进我们的服务和店内";
+        let question_height = |question: &str| {
+            let text = earshot::files::config::demo_survey("shop")
+                .unwrap()
+                .replace(SHORT, question);
+            let survey = Arc::new(earshot::core::survey::parse(&text, "shop.toml").unwrap());
+            let k = TestKiosk::configured(survey, &earshot::files::config::Config::demo());
+            k.ui.window
+                .window()
+                .set_size(slint::PhysicalSize::new(480, 800));
+            advance(Duration::from_millis(20));
+            k.tap("中文");
+            k.tap(&common::translated("zh_CN", "Start"));
+            advance(Duration::from_millis(20));
+            let shown = k.find(question);
+            assert_eq!(shown.len(), 1, "the question on screen: {question}");
+            let size = shown[0].size();
+            (size.width, size.height)
+        };
+        let (short_width, one_line) = question_height(SHORT);
+        let (long_width, wrapped) = question_height(LONG);
+        assert!(short_width <= 480.0 && long_width <= 480.0);
+        assert!(
+            wrapped >= 2.5 * one_line,
+            "a question of {} characters is {wrapped} px high, one line {one_line} px",
+            LONG.chars().count()
+        );
+    });
+}

@@ -264,10 +264,18 @@ fn check_control(deb: &Path) {
     for needed in ["systemd", "udev", "fonts-noto-core", "fonts-droid-fallback"] {
         assert!(names.contains(&needed), "Depends lacks {needed}: {depends}");
     }
-    // Only dpkg-shlibdeps ($auto) puts the C library in, with the version the binary needs.
+    // Only dpkg-shlibdeps ($auto) puts the libraries the binary links in, with the version
+    // it needs.
     assert!(
-        depends.split(", ").any(|d| d.starts_with("libc6 (>= ")),
+        depends
+            .split(", ")
+            .any(|d| d.starts_with("libinput10 (>= ")),
         "Depends lacks the binary's libraries ($auto): {depends}. {HOW_TO_GET_TOOLS}"
+    );
+    // The loader of bookworm or later, which reads packed relocations.
+    assert!(
+        depends.split(", ").any(|d| d == "libc6 (>= 2.36)"),
+        "Depends lacks glibc 2.36: {depends}"
     );
 
     let conffiles = succeed(
