@@ -115,8 +115,12 @@ fn stats(path: &Path, json: bool) -> Result<ExitCode, Problem> {
         path.display()
     );
     if json {
-        let text = serde_json::to_string(&report)
-            .map_err(|e| format!("cannot format the statistics: {e}. Fix: report this message"))?;
+        let text = serde_json::to_string(&report).map_err(|e| {
+            Problem::with_fix(
+                format!("cannot format the statistics: {e}"),
+                "report this message",
+            )
+        })?;
         outln!("{text}");
         if !exists {
             // On stderr so that stdout stays one JSON object for scripts.
@@ -193,10 +197,11 @@ impl ExportFormat {
         match text.trim().to_ascii_lowercase().as_str() {
             "jsonl" => Ok(ExportFormat::Jsonl),
             "csv" => Ok(ExportFormat::Csv),
-            _ => Err(Problem::new(format!(
-                "unknown export format {text:?}. Fix: use --format jsonl (one JSON record per \
-                 line) or --format csv (for a spreadsheet)"
-            ))),
+            _ => Err(Problem::with_fix(
+                format!("unknown export format {text:?}"),
+                "use --format jsonl (one JSON record per line) or --format csv (for a \
+                 spreadsheet)",
+            )),
         }
     }
 }
@@ -222,19 +227,20 @@ fn export(
     state: Option<RowState>,
 ) -> Result<ExitCode, Problem> {
     if !source.is_file() {
-        return Err(Problem::new(format!(
-            "there is no response database at {}. Fix: check the path given with --db, or \
-             [storage] path in the configuration; if the kiosk has never saved a response \
-             there is nothing to export yet",
-            source.display()
-        )));
+        return Err(Problem::with_fix(
+            format!("there is no response database at {}", source.display()),
+            "check the path given with --db, or [storage] path in the configuration; if the \
+             kiosk has never saved a response there is nothing to export yet",
+        ));
     }
     if same_file(source, out) {
-        return Err(Problem::new(format!(
-            "--out {} is the database being exported; writing there would destroy it. Fix: \
-             choose another file, e.g. on the USB stick",
-            out.display()
-        )));
+        return Err(Problem::with_fix(
+            format!(
+                "--out {} is the database being exported; writing there would destroy it",
+                out.display()
+            ),
+            "choose another file, e.g. on the USB stick",
+        ));
     }
     // Read-only: an export must never change the store it reads, least of all a quarantined
     // copy kept as evidence.
@@ -418,18 +424,19 @@ fn write_export(path: &Path, contents: &[u8]) -> Result<(), Problem> {
         )
     };
     if path.file_name().is_none() {
-        return Err(Problem::new(format!(
-            "--out {} does not name a file. Fix: give a file name, e.g. --out \
-             /media/usb/responses.csv",
-            path.display()
-        )));
+        return Err(Problem::with_fix(
+            format!("--out {} does not name a file", path.display()),
+            "give a file name, e.g. --out /media/usb/responses.csv",
+        ));
     }
     if path.is_dir() {
-        return Err(Problem::new(format!(
-            "--out {} is a folder. Fix: give a file name inside it, e.g. --out {}",
-            path.display(),
-            path.join("responses.jsonl").display()
-        )));
+        return Err(Problem::with_fix(
+            format!("--out {} is a folder", path.display()),
+            format!(
+                "give a file name inside it, e.g. --out {}",
+                path.join("responses.jsonl").display()
+            ),
+        ));
     }
     // Visitors' answers: private whatever the umask, and whatever the mode of a file it
     // replaces.
@@ -441,28 +448,32 @@ fn retry_dead(path: &Path, id: Option<&str>) -> Result<ExitCode, Problem> {
     let id = match id {
         None => None,
         Some(text) => Some(Uuid::parse_str(text.trim()).map_err(|e| {
-            format!(
-                "{text:?} is not a response id ({e}). Fix: copy the id of a dead response from \
-                 `earshot queue export --state dead --out FILE`, or leave out --id to retry \
-                 all of them"
+            Problem::with_fix(
+                format!("{text:?} is not a response id ({e})"),
+                "copy the id of a dead response from `earshot queue export --state dead --out \
+                 FILE`, or leave out --id to retry all of them",
             )
         })?),
     };
     if !path.is_file() {
-        return Err(Problem::new(format!(
-            "there is no response database at {}, so nothing to retry. Fix: check [storage] \
-             path in the configuration (--config)",
-            path.display()
-        )));
+        return Err(Problem::with_fix(
+            format!(
+                "there is no response database at {}, so nothing to retry",
+                path.display()
+            ),
+            "check [storage] path in the configuration (--config)",
+        ));
     }
     let Opened { queue, .. } = Queue::open(path)?;
     let retried = queue.retry_dead(id)?;
     match id {
-        Some(id) if retried == 0 => Err(Problem::new(format!(
-            "no dead response with id {id} in {}; nothing was changed. Fix: check the id with \
-             `earshot queue export --state dead --out FILE`",
-            path.display()
-        ))),
+        Some(id) if retried == 0 => Err(Problem::with_fix(
+            format!(
+                "no dead response with id {id} in {}; nothing was changed",
+                path.display()
+            ),
+            "check the id with `earshot queue export --state dead --out FILE`",
+        )),
         _ => {
             outln!(
                 "{retried} dead response(s) put back in the queue; they are uploaded with the \

@@ -267,9 +267,7 @@ fn check_control(deb: &Path) {
     // Only dpkg-shlibdeps ($auto) puts the libraries the binary links in, with the version
     // it needs.
     assert!(
-        depends
-            .split(", ")
-            .any(|d| d.starts_with("libinput10 (>= ")),
+        depends.split(", ").any(|d| d.starts_with("libudev1 (>= ")),
         "Depends lacks the binary's libraries ($auto): {depends}. {HOW_TO_GET_TOOLS}"
     );
     // The loader of bookworm or later, which reads packed relocations.
