@@ -64,15 +64,43 @@ pub fn jsonl_line(row: &StoredResponse, out: &mut Vec<u8>) -> Result<(), String>
 
 /// A cell that a spreadsheet would run as a formula is prefixed with `'`.
 pub fn cell(text: &str) -> String {
-    let text = if text.starts_with(['=', '+', '-', '@', '\t', '\r']) {
-        format!("'{text}")
+    let mut out = Vec::with_capacity(text.len() + 3);
+    push_cell(&mut out, text);
+    // Only ASCII was added around and inside valid UTF-8.
+    String::from_utf8(out).unwrap_or_default()
+}
+
+/// Appends `text` to `out` as one CSV cell: prefixed with `'` when a spreadsheet would run it
+/// as a formula, and quoted, its quotes doubled, when it holds a comma, a quote or a line
+/// break. One pass over the bytes, with nothing allocated: the export writes a million.
+pub fn push_cell(out: &mut Vec<u8>, text: &str) {
+    let bytes = text.as_bytes();
+    let formula = matches!(
+        bytes.first(),
+        Some(b'=' | b'+' | b'-' | b'@' | b'\t' | b'\r')
+    );
+    let quoted = bytes
+        .iter()
+        .any(|b| matches!(b, b',' | b'"' | b'\n' | b'\r'));
+    if quoted {
+        out.push(b'"');
+    }
+    if formula {
+        out.push(b'\'');
+    }
+    if quoted {
+        let mut start = 0;
+        for (i, &b) in bytes.iter().enumerate() {
+            if b == b'"' {
+                out.extend_from_slice(&bytes[start..=i]);
+                out.push(b'"');
+                start = i + 1;
+            }
+        }
+        out.extend_from_slice(&bytes[start..]);
+        out.push(b'"');
     } else {
-        text.to_string()
-    };
-    if text.contains([',', '"', '\n', '\r']) {
-        format!("\"{}\"", text.replace('"', "\"\""))
-    } else {
-        text
+        out.extend_from_slice(bytes);
     }
 }
 
@@ -109,29 +137,34 @@ pub fn csv_line(row: &StoredResponse, out: &mut Vec<u8>) -> Result<(), String> {
     let r: earshot_protocol::ResponseRecord = serde_json::from_str(&row.record_json)
         .map_err(|e| format!("a stored record could not be read: {e}"))?;
     let answers = serde_json::to_string(&r.answers).map_err(|e| e.to_string())?;
-    let cells = [
-        r.id.to_string(),
-        r.reference,
-        row.device_id.clone(),
-        r.site_id,
-        r.survey_id,
-        r.survey_version,
-        r.language,
-        r.outcome.as_str().to_string(),
-        r.service.unwrap_or_default(),
-        row.started_at.clone(),
-        row.finished_at.clone(),
-        row.time_basis.clone(),
-        row.received_at.clone(),
-        r.clock.duration_ms().to_string(),
-        r.flags.suspected_misuse.to_string(),
-        answers,
+    let (id, duration_ms) = (r.id.to_string(), r.clock.duration_ms().to_string());
+    let cells: [&str; 16] = [
+        &id,
+        &r.reference,
+        &row.device_id,
+        &r.site_id,
+        &r.survey_id,
+        &r.survey_version,
+        &r.language,
+        r.outcome.as_str(),
+        r.service.as_deref().unwrap_or_default(),
+        &row.started_at,
+        &row.finished_at,
+        &row.time_basis,
+        &row.received_at,
+        &duration_ms,
+        if r.flags.suspected_misuse {
+            "true"
+        } else {
+            "false"
+        },
+        &answers,
     ];
     for (i, c) in cells.iter().enumerate() {
         if i > 0 {
             out.push(b',');
         }
-        out.extend_from_slice(cell(c).as_bytes());
+        push_cell(out, c);
     }
     out.push(b'\n');
     Ok(())
@@ -194,6 +227,10 @@ mod tests {
         assert_eq!(cell("-1"), "'-1");
         assert_eq!(cell("plain"), "plain");
         assert_eq!(cell("a,b"), "\"a,b\"");
+        assert_eq!(cell("+\"x\"\n"), "\"'+\"\"x\"\"\n\"");
+        assert_eq!(cell("\"\""), "\"\"\"\"\"\"");
+        assert_eq!(cell("很好"), "很好");
+        assert_eq!(cell(""), "");
     }
 
     fn row() -> StoredResponse {
