@@ -2,9 +2,13 @@
 //! read from the store one at a time and written out as read, so that memory stays that of
 //! one response however many there are, and the file appears whole or not at all.
 
+use std::borrow::Cow;
 use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
 use std::time::SystemTime;
+
+use earshot_protocol::Outcome;
+use serde_json::value::RawValue;
 
 use crate::store::{Store, StoredResponse};
 
@@ -46,7 +50,7 @@ pub fn export(
 /// One JSON object per line: the collector's facts about the response, and the record as the
 /// kiosk sent it. Appends the line, with its newline, to `out`.
 pub fn jsonl_line(row: &StoredResponse, out: &mut Vec<u8>) -> Result<(), String> {
-    let record: serde_json::Value = serde_json::from_str(&row.record_json)
+    let record: serde_json::Value = serde_json::from_str(row.record_json)
         .map_err(|e| format!("a stored record could not be read: {e}"))?;
     let line = serde_json::json!({
         "id": record.get("id"),
@@ -131,34 +135,76 @@ pub fn csv_header(out: &mut Vec<u8>) {
     out.push(b'\n');
 }
 
+/// What a CSV row shows of a stored record, read in place: strings are borrowed from the
+/// stored text unless they hold an escape, and the answers are passed through as stored. The
+/// stored record is the typed record's own encoding (ingest writes it so, and so does
+/// blanking personal data), so those bytes are exactly what encoding the typed answers again
+/// would give, without the cost of reading each answer's tagged value.
+#[derive(serde::Deserialize)]
+struct CsvRecord<'a> {
+    #[serde(borrow)]
+    id: Cow<'a, str>,
+    #[serde(borrow)]
+    reference: Cow<'a, str>,
+    #[serde(borrow)]
+    site_id: Cow<'a, str>,
+    #[serde(borrow)]
+    survey_id: Cow<'a, str>,
+    #[serde(borrow)]
+    survey_version: Cow<'a, str>,
+    #[serde(borrow)]
+    language: Cow<'a, str>,
+    outcome: Outcome,
+    #[serde(borrow)]
+    service: Option<Cow<'a, str>>,
+    clock: CsvClock,
+    flags: CsvFlags,
+    #[serde(borrow)]
+    answers: &'a RawValue,
+}
+
+#[derive(serde::Deserialize)]
+struct CsvClock {
+    started_mono_ms: u64,
+    finished_mono_ms: u64,
+}
+
+#[derive(serde::Deserialize)]
+struct CsvFlags {
+    suspected_misuse: bool,
+}
+
 /// One row per response; the answers as JSON in the last column. Appends the row, with its
 /// newline, to `out`.
 pub fn csv_line(row: &StoredResponse, out: &mut Vec<u8>) -> Result<(), String> {
-    let r: earshot_protocol::ResponseRecord = serde_json::from_str(&row.record_json)
+    let r: CsvRecord = serde_json::from_str(row.record_json)
         .map_err(|e| format!("a stored record could not be read: {e}"))?;
-    let answers = serde_json::to_string(&r.answers).map_err(|e| e.to_string())?;
-    let (id, duration_ms) = (r.id.to_string(), r.clock.duration_ms().to_string());
+    let duration_ms = r
+        .clock
+        .finished_mono_ms
+        .saturating_sub(r.clock.started_mono_ms);
+    let duration = duration_ms.to_string();
     let cells: [&str; 16] = [
-        &id,
+        &r.id,
         &r.reference,
-        &row.device_id,
+        row.device_id,
         &r.site_id,
         &r.survey_id,
         &r.survey_version,
         &r.language,
         r.outcome.as_str(),
         r.service.as_deref().unwrap_or_default(),
-        &row.started_at,
-        &row.finished_at,
-        &row.time_basis,
-        &row.received_at,
-        &duration_ms,
+        row.started_at,
+        row.finished_at,
+        row.time_basis,
+        row.received_at,
+        &duration,
         if r.flags.suspected_misuse {
             "true"
         } else {
             "false"
         },
-        &answers,
+        r.answers.get(),
     ];
     for (i, c) in cells.iter().enumerate() {
         if i > 0 {
@@ -233,7 +279,8 @@ mod tests {
         assert_eq!(cell(""), "");
     }
 
-    fn row() -> StoredResponse {
+    /// The record as ingest stores it: read into the typed record, then encoded again.
+    fn stored_record() -> String {
         let record = serde_json::json!({
             "id": "0192f0c4-7d2a-7b3e-8f00-000000000001", "reference": "K7M2-Q",
             "survey_id": "shop", "survey_version": "1", "language": "zh_CN",
@@ -248,26 +295,105 @@ mod tests {
             ],
             "flags": {"suspected_misuse": false}
         });
+        let typed: earshot_protocol::ResponseRecord = serde_json::from_value(record).unwrap();
+        serde_json::to_string(&typed).unwrap()
+    }
+
+    fn row(record_json: &str) -> StoredResponse<'_> {
         StoredResponse {
-            record_json: record.to_string(),
-            device_id: "lobby-1".into(),
-            received_at: "2026-11-23T10:05:00.000Z".into(),
-            started_at: "2026-11-23T10:00:00.000Z".into(),
-            finished_at: "2026-11-23T10:00:20.000Z".into(),
-            time_basis: "device".into(),
+            record_json,
+            device_id: "lobby-1",
+            received_at: "2026-11-23T10:05:00.000Z",
+            started_at: "2026-11-23T10:00:00.000Z",
+            finished_at: "2026-11-23T10:00:20.000Z",
+            time_basis: "device",
         }
     }
 
     /// The formats exactly, byte for byte: what the service team's scripts read.
     #[test]
     fn each_format_is_written_exactly_as_documented() {
+        let stored = stored_record();
         let mut csv = Vec::new();
         csv_header(&mut csv);
-        csv_line(&row(), &mut csv).unwrap();
+        csv_line(&row(&stored), &mut csv).unwrap();
         assert_eq!(String::from_utf8(csv).unwrap(), CSV_GOLDEN);
         let mut jsonl = Vec::new();
-        jsonl_line(&row(), &mut jsonl).unwrap();
+        jsonl_line(&row(&stored), &mut jsonl).unwrap();
         assert_eq!(String::from_utf8(jsonl).unwrap(), JSONL_GOLDEN);
+    }
+
+    /// The row as the typed record gives it: every field read into its type, the answers
+    /// encoded again. What `csv_line` must write, read in place.
+    fn typed_csv_line(row: &StoredResponse) -> String {
+        let r: earshot_protocol::ResponseRecord = serde_json::from_str(row.record_json).unwrap();
+        let cells = [
+            r.id.to_string(),
+            r.reference,
+            row.device_id.to_string(),
+            r.site_id,
+            r.survey_id,
+            r.survey_version,
+            r.language,
+            r.outcome.as_str().to_string(),
+            r.service.unwrap_or_default(),
+            row.started_at.to_string(),
+            row.finished_at.to_string(),
+            row.time_basis.to_string(),
+            row.received_at.to_string(),
+            r.clock.duration_ms().to_string(),
+            r.flags.suspected_misuse.to_string(),
+            serde_json::to_string(&r.answers).unwrap(),
+        ];
+        let cells: Vec<String> = cells.iter().map(|c| cell(c)).collect();
+        cells.join(",") + "\n"
+    }
+
+    /// Strings with escapes (which cannot be borrowed), no service, misuse, every kind of
+    /// answer, and fields only newer kiosks send: the row read in place is the typed one.
+    #[test]
+    fn a_row_read_in_place_is_the_row_of_the_typed_record() {
+        let records = [
+            stored_record(),
+            serde_json::to_string(
+                &serde_json::from_str::<earshot_protocol::ResponseRecord>(
+                    r#"{
+                    "id": "0192f0c4-7d2a-7b3e-8f00-0000000000ff", "reference": "K7M2-Q",
+                    "survey_id": "caf\u00e9 \"quoted\"", "survey_version": "2\n3",
+                    "language": "de", "site_id": "=cmd|' /C calc'!A0", "device_id": "lobby-1",
+                    "started_at": "2026-11-23T10:00:00Z", "finished_at": "2026-11-23T10:00:01Z",
+                    "clock": {"synchronized": false, "started_mono_ms": 5000,
+                              "finished_mono_ms": 4000, "visit_number": 1,
+                              "run_id": "0192f0c4-7d2a-7b3e-8f00-0000000000aa",
+                              "boot_id": "0192f0c4-7d2a-7b3e-8f00-0000000000bb",
+                              "started_boot_ms": 10, "finished_boot_ms": 20},
+                    "outcome": "abandoned", "service": null,
+                    "answers": [
+                        {"step_id": "nps", "at_ms": 1, "value": {"type": "rating", "scale": "nps11", "value": 0}},
+                        {"step_id": "why", "at_ms": 2, "value": {"type": "choice", "options": []}},
+                        {"step_id": "note", "at_ms": 3, "value": {"type": "text", "text": "tab\there \u0001 \ud83d\ude00"}}
+                    ],
+                    "flags": {"suspected_misuse": true}
+                }"#,
+                )
+                .unwrap(),
+            )
+            .unwrap(),
+        ];
+        for stored in &records {
+            let mut line = Vec::new();
+            csv_line(&row(stored), &mut line).unwrap();
+            assert_eq!(
+                String::from_utf8(line).unwrap(),
+                typed_csv_line(&row(stored))
+            );
+        }
+        let mut line = Vec::new();
+        let broken = csv_line(&row("{\"id\": 1}"), &mut line).unwrap_err();
+        assert!(
+            broken.contains("a stored record could not be read"),
+            "{broken}"
+        );
     }
 
     const CSV_GOLDEN: &str = "\u{feff}id,reference,device_id,site_id,survey_id,survey_version,language,outcome,service,started_at,finished_at,time_basis,received_at,duration_ms,suspected_misuse,answers\n0192f0c4-7d2a-7b3e-8f00-000000000001,K7M2-Q,lobby-1,central-library,shop,1,zh_CN,completed,checkout,2026-11-23T10:00:00.000Z,2026-11-23T10:00:20.000Z,device,2026-11-23T10:05:00.000Z,20000,false,\"[{\"\"step_id\"\":\"\"rating\"\",\"\"at_ms\"\":1,\"\"value\"\":{\"\"type\"\":\"\"rating\"\",\"\"scale\"\":\"\"smiley5\"\",\"\"value\"\":2}},{\"\"step_id\"\":\"\"why\"\",\"\"at_ms\"\":2,\"\"value\"\":{\"\"type\"\":\"\"choice\"\",\"\"options\"\":[\"\"queue\"\",\"\"staff\"\"]}},{\"\"step_id\"\":\"\"comment\"\",\"\"at_ms\"\":5,\"\"value\"\":{\"\"type\"\":\"\"text\"\",\"\"text\"\":\"\"=1+2, \\\"\"很好\\\"\"\\nthanks\"\"}}]\"\n";

@@ -126,7 +126,7 @@ mod tests {
         let mut exported = Vec::new();
         let handed = store
             .each_response_since(None, &mut |r| {
-                exported.push(r.device_id);
+                exported.push(r.device_id.to_string());
                 Ok(())
             })
             .unwrap();

@@ -82,15 +82,17 @@ pub struct DeviceRow {
     pub responses: u64,
 }
 
-/// A stored response, for export.
-#[derive(Debug, Clone, PartialEq)]
-pub struct StoredResponse {
-    pub record_json: String,
-    pub device_id: String,
-    pub received_at: String,
-    pub started_at: String,
-    pub finished_at: String,
-    pub time_basis: String,
+/// A stored response, for export, borrowed from the row being read: an export of a million
+/// copies none of it.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct StoredResponse<'a> {
+    /// The record as ingest stored it: the typed record's own encoding.
+    pub record_json: &'a str,
+    pub device_id: &'a str,
+    pub received_at: &'a str,
+    pub started_at: &'a str,
+    pub finished_at: &'a str,
+    pub time_basis: &'a str,
 }
 
 pub trait Store: Accounts + Cases + PersonalData + Results + Send + Sync + 'static {
@@ -145,7 +147,7 @@ pub trait Store: Accounts + Cases + PersonalData + Results + Send + Sync + 'stat
     fn each_response_since(
         &self,
         since: Option<SystemTime>,
-        each: &mut dyn FnMut(StoredResponse) -> Result<(), String>,
+        each: &mut dyn FnMut(StoredResponse<'_>) -> Result<(), String>,
     ) -> Result<u64, StoreError>;
     /// The deployment's receipt secret (hex), made on first use. Every kiosk enrolled gets
     /// it, so that one receipt gives one keyed value whichever kiosk scanned it, and the
@@ -687,7 +689,7 @@ impl Store for SqliteStore {
     fn each_response_since(
         &self,
         since: Option<SystemTime>,
-        each: &mut dyn FnMut(StoredResponse) -> Result<(), String>,
+        each: &mut dyn FnMut(StoredResponse<'_>) -> Result<(), String>,
     ) -> Result<u64, StoreError> {
         let conn = self.lock();
         let mut stopped = None;
@@ -701,13 +703,22 @@ impl Store for SqliteStore {
             let mut rows = stmt.query([since.map(unix_ms).unwrap_or(i64::MIN)])?;
             let mut handed = 0;
             while let Some(r) = rows.next()? {
+                let text = |i: usize| -> rusqlite::Result<&str> {
+                    r.get_ref(i)?.as_str().map_err(|e| {
+                        rusqlite::Error::FromSqlConversionFailure(
+                            i,
+                            rusqlite::types::Type::Text,
+                            Box::new(e),
+                        )
+                    })
+                };
                 let response = StoredResponse {
-                    record_json: r.get(0)?,
-                    device_id: r.get(1)?,
-                    received_at: r.get(2)?,
-                    started_at: r.get(3)?,
-                    finished_at: r.get(4)?,
-                    time_basis: r.get(5)?,
+                    record_json: text(0)?,
+                    device_id: text(1)?,
+                    received_at: text(2)?,
+                    started_at: text(3)?,
+                    finished_at: text(4)?,
+                    time_basis: text(5)?,
                 };
                 if let Err(e) = each(response) {
                     stopped = Some(e);
