@@ -54,6 +54,17 @@ ensure_disk_space() {
   fi
 }
 
+# `wait_for_background PID LOG WHAT`: waits for a job started in the background with its
+# output in LOG. If it failed, shows the end of LOG and stops: "WHAT could not be done".
+wait_for_background() {
+  local pid=$1 log=$2 what=$3
+  if ! wait "$pid"; then
+    tail -n 80 "$log" >&2
+    echo "$what could not be done (the end of $log above)" >&2
+    exit 1
+  fi
+}
+
 as_root() {
   if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi
 }
